@@ -1,0 +1,262 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+
+import { ConfigError, type ConfigIssue } from '../errors.ts';
+import { substituteEnv } from './env.ts';
+import { configSchema, type ValidatedConfig } from './schema.ts';
+import type { BpmnErrorMapping, RouterConfig, ServiceOptions, TopicOptions } from './types.ts';
+
+type KeyPath = readonly (string | number | symbol)[];
+
+const SECRET_KEYS = new Set(['password', 'token', 'secret', 'clientSecret', 'authorization']);
+
+/** Loads, validates and compiles a configuration file; throws {@link ConfigError} listing every problem. */
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): RouterConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new ConfigError(file, [
+      { path: '(file)', received: `unreadable file (${reason})`, expected: 'a readable YAML file; check the --config path' },
+    ]);
+  }
+  return parseConfig(text, { file, env });
+}
+
+/**
+ * Validates and compiles configuration text. Relative handler paths resolve
+ * against the file's folder, or against `baseDir` (default: the working
+ * directory) when there is no file.
+ */
+export function parseConfig(
+  text: string,
+  options: { file?: string; env?: NodeJS.ProcessEnv; baseDir?: string } = {},
+): RouterConfig {
+  const { file } = options;
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+
+  if (document.errors.length > 0) {
+    throw new ConfigError(file, document.errors.map((error) => {
+      const position = error.linePos?.[0];
+      return {
+        path: '(document)',
+        received: 'invalid YAML',
+        expected: `valid YAML (${error.message.split('\n')[0]})`,
+        line: position?.line,
+        column: position?.col,
+      };
+    }));
+  }
+
+  const locate = (path: KeyPath) => locateKey(document, lineCounter, path);
+  const { value: substituted, missing } = substituteEnv(document.toJS(), options.env ?? process.env);
+  const issues: ConfigIssue[] = missing.map((reference) => ({
+    path: formatPath(reference.path),
+    received: `\${${reference.name}} with ${reference.name} unset`,
+    expected: `the environment variable ${reference.name} to be set, or a default as \${${reference.name}:-value}`,
+    ...locate(reference.path),
+  }));
+
+  const result = configSchema.safeParse(substituted ?? {}, { reportInput: true });
+  if (!result.success) {
+    issues.push(...result.error.issues.flatMap((issue) => describeIssue(issue, substituted, locate)));
+  }
+  if (issues.length > 0) {
+    throw new ConfigError(file, issues);
+  }
+
+  const baseDir = file !== undefined ? dirname(resolve(file)) : (options.baseDir ?? process.cwd());
+  return compile(result.data as ValidatedConfig, file, baseDir, locate);
+}
+
+function compile(
+  config: ValidatedConfig,
+  file: string | undefined,
+  baseDir: string,
+  locate: (path: KeyPath) => { line?: number; column?: number },
+): RouterConfig {
+  const issues: ConfigIssue[] = [];
+  const services = new Map<string, ServiceOptions>();
+  for (const [name, service] of Object.entries(config.services)) {
+    services.set(name, Object.freeze({
+      name,
+      baseUrl: service.baseUrl.replace(/\/+$/, ''),
+      timeoutMs: service.timeout,
+      maxConcurrent: service.maxConcurrent,
+      auth: service.auth,
+      headers: Object.freeze({ ...service.headers }),
+    }));
+  }
+
+  const seenTopics = new Map<string, number>();
+  const topics: TopicOptions[] = config.topics.map((topic, index) => {
+    const earlier = seenTopics.get(topic.topic);
+    if (earlier !== undefined) {
+      issues.push({
+        path: `topics[${index}].topic`,
+        received: JSON.stringify(topic.topic),
+        expected: `a topic not listed before (topics[${earlier}] has it already); merge the two entries`,
+        ...locate(['topics', index, 'topic']),
+      });
+    }
+    seenTopics.set(topic.topic, index);
+
+    if (topic.service !== undefined && !services.has(topic.service)) {
+      issues.push({
+        path: `topics[${index}].service`,
+        received: JSON.stringify(topic.service),
+        expected: `a service declared under services (${[...services.keys()].join(', ') || 'none declared'})`,
+        ...locate(['topics', index, 'service']),
+      });
+    }
+
+    let handler: string | undefined;
+    if (topic.handler !== undefined) {
+      handler = isAbsolute(topic.handler) ? topic.handler : resolve(baseDir, topic.handler);
+      if (!existsSync(handler)) {
+        issues.push({
+          path: `topics[${index}].handler`,
+          received: JSON.stringify(topic.handler),
+          expected: `an existing module file (looked for ${handler}; relative paths resolve against ${baseDir})`,
+          ...locate(['topics', index, 'handler']),
+        });
+      }
+    }
+
+    const errors = new Map<number, BpmnErrorMapping>();
+    for (const [status, mapping] of Object.entries(topic.errors)) {
+      errors.set(Number(status), typeof mapping === 'string'
+        ? { code: mapping, message: undefined }
+        : { code: mapping.code, message: mapping.message });
+    }
+
+    return Object.freeze({
+      topic: topic.topic,
+      service: topic.service,
+      path: topic.path,
+      method: topic.method,
+      variables: topic.variables === undefined ? undefined : Object.freeze([...topic.variables]),
+      resultVariable: topic.resultVariable,
+      errors,
+      handler,
+      lockDurationMs: topic.lockDuration ?? config.engine.lockDuration,
+    });
+  });
+
+  if (issues.length > 0) {
+    throw new ConfigError(file, issues);
+  }
+
+  const { engine } = config;
+  const definitions = config.cache.definitions ?? { ttl: 3_600_000, maxEntries: 1_000, maxBytes: 256 * 1024 * 1024 };
+  return Object.freeze({
+    source: file,
+    engine: Object.freeze({
+      type: engine.type,
+      baseUrl: engine.baseUrl.replace(/\/+$/, ''),
+      auth: engine.auth,
+      workerId: engine.workerId ?? `${hostname()}-${process.pid}`,
+      maxTasks: engine.maxTasks,
+      lockDurationMs: engine.lockDuration,
+      asyncResponseTimeoutMs: engine.asyncResponseTimeout,
+      pollIntervalMs: engine.pollInterval,
+      requestTimeoutMs: engine.requestTimeout,
+      failure: Object.freeze({
+        retries: engine.failure.retries,
+        retryTimeoutMs: engine.failure.retryTimeout,
+        maxRetryTimeoutMs: engine.failure.maxRetryTimeout,
+      }),
+    }),
+    services,
+    topics: Object.freeze(topics),
+    cache: Object.freeze({
+      definitions: Object.freeze({
+        ttlMs: definitions.ttl,
+        maxEntries: definitions.maxEntries,
+        maxBytes: definitions.maxBytes,
+      }),
+    }),
+    logging: Object.freeze({ level: config.logging.level }),
+    shutdown: Object.freeze({ gracePeriodMs: config.shutdown.gracePeriod }),
+  });
+}
+
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  root: unknown,
+  locate: (path: KeyPath) => { line?: number; column?: number },
+): ConfigIssue[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => {
+      const path = [...issue.path, key];
+      return {
+        path: formatPath(path),
+        received: describeValue(valueAt(root, path), key),
+        expected: 'no such key; check its spelling and indentation',
+        ...locate(path),
+      };
+    });
+  }
+
+  const value = valueAt(root, issue.path);
+  const lastKey = issue.path.at(-1);
+  return [{
+    path: formatPath(issue.path) || '(top level)',
+    received: describeValue(value, typeof lastKey === 'string' ? lastKey : undefined),
+    expected: issue.message,
+    ...locate(issue.path),
+  }];
+}
+
+function valueAt(root: unknown, path: KeyPath): unknown {
+  let current = root;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') {
+      return undefined;
+    }
+    current = (current as Record<string | number, unknown>)[key as string | number];
+  }
+  return current;
+}
+
+function describeValue(value: unknown, key: string | undefined): string {
+  if (value === undefined) {
+    return 'nothing (the key is missing)';
+  }
+  if (key !== undefined && SECRET_KEYS.has(key)) {
+    return '(hidden)';
+  }
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function formatPath(path: KeyPath): string {
+  let text = '';
+  for (const key of path) {
+    if (typeof key === 'number') {
+      text += `[${key}]`;
+    } else {
+      const name = String(key);
+      text += /^[A-Za-z_][A-Za-z0-9_-]*$/.test(name) ? (text === '' ? name : `.${name}`) : `[${JSON.stringify(name)}]`;
+    }
+  }
+  return text;
+}
+
+/** Finds the line and column of the deepest node along a key path, so a missing key points at its parent. */
+function locateKey(document: Document, lineCounter: LineCounter, path: KeyPath): { line?: number; column?: number } {
+  for (let length = path.length; length >= 0; length -= 1) {
+    const node = length === 0 ? document.contents : document.getIn(path.slice(0, length) as unknown[], true);
+    if (isNode(node) && node.range) {
+      const position = lineCounter.linePos(node.range[0]);
+      return { line: position.line, column: position.col };
+    }
+  }
+  return {};
+}

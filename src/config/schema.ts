@@ -1,0 +1,146 @@
+/**
+ * The configuration file's schema. Every field's `error` text says what is
+ * allowed, because the loader prints it next to the key path and the value
+ * it received.
+ */
+import { z } from 'zod';
+
+import { parseDuration } from './duration.ts';
+
+const DURATION_HINT = 'a duration: milliseconds as a number, or a string such as 500ms, 30s, 5m, 1h';
+
+/** A duration, parsed to milliseconds. */
+const duration = z
+  .union([z.number(), z.string()], { error: DURATION_HINT })
+  .transform((value, context) => {
+    const milliseconds = parseDuration(value);
+    if (milliseconds === undefined) {
+      context.addIssue({ code: 'custom', message: DURATION_HINT });
+      return z.NEVER;
+    }
+    return milliseconds;
+  });
+
+/** An integer in a range; numeric strings are accepted because `${VAR}` substitution yields strings. */
+function integer(min: number, max: number) {
+  const hint = `an integer from ${min} to ${max}`;
+  return z.preprocess(
+    (value) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value),
+    z.number({ error: hint }).int({ error: hint }).min(min, { error: hint }).max(max, { error: hint }),
+  );
+}
+
+const httpUrl = z
+  .string({ error: 'an http:// or https:// URL' })
+  .refine((value) => /^https?:\/\/[^\s/]+/.test(value) && URL.canParse(value), {
+    error: 'an http:// or https:// URL such as http://127.0.0.1:8080/engine-rest',
+  });
+
+const name = z
+  .string({ error: 'a name of letters, digits, dots, dashes and underscores' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'a name of letters, digits, dots, dashes and underscores' });
+
+const basicAuth = z.strictObject({
+  type: z.literal('basic', { error: 'basic or bearer' }),
+  username: z.string({ error: 'a user name' }).min(1, { error: 'a non-empty user name' }),
+  password: z.string({ error: 'a password (use ${ENV_VAR} to keep it out of the file)' }),
+});
+
+const bearerAuth = z.strictObject({
+  type: z.literal('bearer', { error: 'basic or bearer' }),
+  token: z.string({ error: 'a token (use ${ENV_VAR} to keep it out of the file)' }).min(1, { error: 'a non-empty token' }),
+});
+
+const auth = z.discriminatedUnion('type', [basicAuth, bearerAuth], {
+  error: 'an object with type: basic (username, password) or type: bearer (token)',
+});
+
+const engine = z.strictObject({
+  type: z.literal('camunda7', { error: 'camunda7' }).default('camunda7'),
+  baseUrl: httpUrl,
+  auth: basicAuth.optional(),
+  workerId: name.optional(),
+  maxTasks: integer(1, 1000).default(10),
+  lockDuration: duration.default(30_000),
+  asyncResponseTimeout: duration.default(10_000),
+  pollInterval: duration.default(300),
+  requestTimeout: duration.default(30_000),
+  failure: z
+    .strictObject({
+      retries: integer(0, 100).default(3),
+      retryTimeout: duration.default(1_000),
+      maxRetryTimeout: duration.default(300_000),
+    })
+    .default({ retries: 3, retryTimeout: 1_000, maxRetryTimeout: 300_000 }),
+});
+
+const service = z.strictObject({
+  baseUrl: httpUrl,
+  timeout: duration.default(10_000),
+  maxConcurrent: integer(1, 10_000).default(10),
+  auth: auth.optional(),
+  headers: z.record(z.string(), z.string({ error: 'a header value string' })).default({}),
+});
+
+const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+const method = z.preprocess(
+  (value) => (typeof value === 'string' ? value.toUpperCase() : value),
+  z.enum(HTTP_METHODS, { error: `one of ${HTTP_METHODS.join(', ')}` }),
+);
+
+const errorCode = z
+  .string({ error: 'a BPMN error code' })
+  .regex(/^\S+$/, { error: 'a BPMN error code without spaces' });
+
+const errorMapping = z.union(
+  [
+    errorCode,
+    z.strictObject({ code: errorCode, message: z.string().optional() }),
+  ],
+  { error: 'a BPMN error code, or { code, message }' },
+);
+
+const statusKey = z.string().regex(/^[1-5]\d\d$/, { error: 'an HTTP status code from 100 to 599' });
+
+const topic = z
+  .strictObject({
+    topic: z.string({ error: 'the engine topic name' }).min(1, { error: 'a non-empty topic name' }),
+    service: name.optional(),
+    path: z.string({ error: 'a path starting with /' }).startsWith('/', { error: 'a path starting with /' }).optional(),
+    method: method.default('POST'),
+    variables: z.array(z.string({ error: 'a variable name' }), { error: 'a list of variable names' }).optional(),
+    resultVariable: z.string({ error: 'a variable name' }).min(1).optional(),
+    errors: z.record(statusKey, errorMapping).default({}),
+    handler: z.string({ error: 'the path of a handler module, e.g. workers/audit-log.ts' }).min(1).optional(),
+    lockDuration: duration.optional(),
+  })
+  .refine((value) => !(value.service !== undefined && value.handler !== undefined), {
+    error: 'either service or handler, not both',
+  });
+
+const cache = z.strictObject({
+  ttl: duration.default(3_600_000),
+  maxEntries: integer(1, 10_000_000).default(1_000),
+  maxBytes: integer(1_024, Number.MAX_SAFE_INTEGER).default(256 * 1024 * 1024),
+});
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const configSchema = z.strictObject({
+  engine,
+  services: z.record(name, service).default({}),
+  topics: z.array(topic, { error: 'a list of topic entries' }).min(1, { error: 'at least one topic' }),
+  cache: z
+    .strictObject({ definitions: cache.optional() })
+    .default({}),
+  logging: z
+    .strictObject({ level: z.enum(LOG_LEVELS, { error: `one of ${LOG_LEVELS.join(', ')}` }).default('info') })
+    .default({ level: 'info' }),
+  shutdown: z
+    .strictObject({ gracePeriod: duration.default(30_000) })
+    .default({ gracePeriod: 30_000 }),
+});
+
+/** The configuration as validated, before references between sections are checked. */
+export type ValidatedConfig = z.output<typeof configSchema>;

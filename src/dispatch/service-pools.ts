@@ -1,0 +1,84 @@
+import { Pool } from 'undici';
+
+import type { ServiceOptions } from '../config/types.ts';
+
+/** Largest response body read from a service; a larger one fails the task instead of filling memory. */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/** Idle time after which a keep-alive connection to a service is closed. */
+const KEEP_ALIVE_MS = 30_000;
+
+export interface ServiceResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/**
+ * One keep-alive connection pool per declared service, sized by the
+ * service's `maxConcurrent`. All tasks for a service share its pool.
+ */
+export class ServicePools {
+  readonly #services: ReadonlyMap<string, ServiceOptions>;
+  readonly #pools = new Map<string, Pool>();
+
+  constructor(services: ReadonlyMap<string, ServiceOptions>) {
+    this.#services = services;
+  }
+
+  /** Sends one request to a service; rejects on connection errors and when the service's timeout passes. */
+  async request(
+    serviceName: string,
+    request: { method: string; path: string; headers: Record<string, string>; body: string | undefined },
+  ): Promise<ServiceResponse> {
+    const service = this.#service(serviceName);
+    const pool = this.#pool(service);
+    const url = new URL(service.baseUrl);
+    const basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
+
+    const response = await pool.request({
+      method: request.method as 'POST',
+      path: `${basePath}${request.path}`,
+      headers: request.headers,
+      body: request.body,
+      headersTimeout: service.timeoutMs,
+      bodyTimeout: service.timeoutMs,
+      signal: AbortSignal.timeout(service.timeoutMs),
+    });
+    const body = await response.body.text();
+    return { status: response.statusCode, headers: response.headers, body };
+  }
+
+  /** Opens a service's pool ahead of its first request. */
+  warm(serviceName: string): void {
+    this.#pool(this.#service(serviceName));
+  }
+
+  /** Closes every pool, letting requests in flight finish. Safe to call twice. */
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.allSettled(pools.map((pool) => pool.close()));
+  }
+
+  #service(name: string): ServiceOptions {
+    const service = this.#services.get(name);
+    if (service === undefined) {
+      throw new Error(`service "${name}" is not declared`);
+    }
+    return service;
+  }
+
+  #pool(service: ServiceOptions): Pool {
+    let pool = this.#pools.get(service.name);
+    if (pool === undefined) {
+      pool = new Pool(new URL(service.baseUrl).origin, {
+        connections: service.maxConcurrent,
+        keepAliveTimeout: KEEP_ALIVE_MS,
+        maxResponseSize: MAX_RESPONSE_BYTES,
+      });
+      this.#pools.set(service.name, pool);
+    }
+    return pool;
+  }
+}

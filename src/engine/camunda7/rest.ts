@@ -1,0 +1,83 @@
+import { Pool } from 'undici';
+
+import type { EngineOptions } from '../../config/types.ts';
+import { EngineRequestError } from '../../errors.ts';
+
+/** Largest definition XML accepted from the engine. */
+const MAX_XML_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The Camunda 7 / Operaton REST calls the daemon makes itself, over one
+ * keep-alive pool: fetching definition XML. Task polling and completion go
+ * through camunda-external-task-client-js.
+ */
+export class Camunda7Rest {
+  readonly #engine: EngineOptions;
+  readonly #pool: Pool;
+  readonly #basePath: string;
+
+  constructor(engine: EngineOptions) {
+    this.#engine = engine;
+    const url = new URL(engine.baseUrl);
+    this.#basePath = url.pathname.replace(/\/+$/, '');
+    this.#pool = new Pool(url.origin, { connections: 8, maxResponseSize: MAX_XML_RESPONSE_BYTES });
+  }
+
+  /** Fetches the BPMN XML of a process definition by id (`GET /process-definition/{id}/xml`). */
+  async definitionXml(definitionId: string): Promise<string> {
+    const body = await this.#getJson(`/process-definition/${encodeURIComponent(definitionId)}/xml`, `process definition "${definitionId}"`);
+    const xml = (body as { bpmn20Xml?: unknown }).bpmn20Xml;
+    if (typeof xml !== 'string') {
+      throw new EngineRequestError(`the engine returned no bpmn20Xml for process definition "${definitionId}"`);
+    }
+    return xml;
+  }
+
+  /** Reads the engine's version (`GET /version`). */
+  async version(): Promise<string> {
+    const body = await this.#getJson('/version', 'version');
+    return String((body as { version?: unknown }).version);
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+
+  async #getJson(path: string, what: string): Promise<unknown> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const { auth } = this.#engine;
+    if (auth !== undefined) {
+      headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+    }
+
+    const url = `${this.#engine.baseUrl}${path}`;
+    let response;
+    try {
+      response = await this.#pool.request({
+        method: 'GET',
+        path: `${this.#basePath}${path}`,
+        headers,
+        signal: AbortSignal.timeout(this.#engine.requestTimeoutMs),
+      });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new EngineRequestError(`GET ${url} failed: ${reason}; check that the engine is running and engine.baseUrl is right`, undefined, { cause: error });
+    }
+
+    const text = await response.body.text();
+    if (response.statusCode === 404) {
+      throw new EngineRequestError(`${what} not found at GET ${url}`, 404);
+    }
+    if (response.statusCode === 401 || response.statusCode === 403) {
+      throw new EngineRequestError(`GET ${url} was refused with HTTP ${response.statusCode}; check engine.auth`, response.statusCode);
+    }
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      throw new EngineRequestError(`GET ${url} returned HTTP ${response.statusCode}: ${text.slice(0, 500)}`, response.statusCode);
+    }
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new EngineRequestError(`GET ${url} returned a body that is not JSON: ${text.slice(0, 200)}`, response.statusCode);
+    }
+  }
+}

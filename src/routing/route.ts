@@ -1,0 +1,128 @@
+import type { BpmnErrorMapping, HttpMethod, RouterConfig, TopicOptions } from '../config/types.ts';
+import type { Activity } from '../definitions/model.ts';
+import { RouteError, UnknownServiceError } from '../errors.ts';
+
+/** Where and how a task is dispatched. */
+export type Route = HttpRoute | HandlerRoute;
+
+export interface HttpRoute {
+  kind: 'http';
+  service: string;
+  path: string;
+  method: HttpMethod;
+  /** Variables sent; undefined sends all. */
+  variables: readonly string[] | undefined;
+  resultVariable: string | undefined;
+  errors: ReadonlyMap<number, BpmnErrorMapping>;
+}
+
+export interface HandlerRoute {
+  kind: 'handler';
+  /** Absolute path of the handler module. */
+  module: string;
+  variables: readonly string[] | undefined;
+}
+
+/**
+ * Names of the activity extension properties that override a topic's
+ * defaults. They are read from `camunda:properties` (Camunda 7) or
+ * `zeebe:taskHeaders` (Camunda 8).
+ */
+export const ROUTE_PROPERTIES = {
+  service: 'service',
+  path: 'path',
+  method: 'method',
+  variables: 'variables',
+  resultVariable: 'resultVariable',
+  errors: 'errors',
+} as const;
+
+const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Resolves a task's route: the activity's extension properties override the
+ * topic's defaults. Throws {@link UnknownServiceError} when the resulting
+ * service is not declared and {@link RouteError} when a property is invalid.
+ */
+export function resolveRoute(config: RouterConfig, topic: TopicOptions, activity: Activity | undefined): Route {
+  const properties = { ...activity?.headers, ...activity?.properties };
+  const where = activity === undefined ? `topic "${topic.topic}"` : `activity "${activity.id}" (topic "${topic.topic}")`;
+
+  const serviceProperty = properties[ROUTE_PROPERTIES.service];
+  if (topic.handler !== undefined && serviceProperty === undefined) {
+    return {
+      kind: 'handler',
+      module: topic.handler,
+      variables: parseList(properties[ROUTE_PROPERTIES.variables]) ?? topic.variables,
+    };
+  }
+
+  const service = serviceProperty ?? topic.service;
+  if (service === undefined) {
+    throw new RouteError(
+      `no service for ${where}: set \`service\` on the topic in the configuration or a \`service\` extension property on the activity`,
+    );
+  }
+  if (!config.services.has(service)) {
+    throw new UnknownServiceError(service, [...config.services.keys()], serviceProperty === undefined ? `topic "${topic.topic}"` : where);
+  }
+
+  const path = properties[ROUTE_PROPERTIES.path] ?? topic.path ?? '/';
+  if (!path.startsWith('/')) {
+    throw new RouteError(`invalid path ${JSON.stringify(path)} on ${where}: a path must start with /`);
+  }
+
+  return {
+    kind: 'http',
+    service,
+    path,
+    method: parseMethod(properties[ROUTE_PROPERTIES.method], where) ?? topic.method,
+    variables: parseList(properties[ROUTE_PROPERTIES.variables]) ?? topic.variables,
+    resultVariable: properties[ROUTE_PROPERTIES.resultVariable] ?? topic.resultVariable,
+    errors: mergeErrors(topic.errors, properties[ROUTE_PROPERTIES.errors], where),
+  };
+}
+
+function parseMethod(value: string | undefined, where: string): HttpMethod | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  const method = value.trim().toUpperCase();
+  if (!METHODS.has(method)) {
+    throw new RouteError(`invalid method ${JSON.stringify(value)} on ${where}: use one of ${[...METHODS].join(', ')}`);
+  }
+  return method as HttpMethod;
+}
+
+function parseList(value: string | undefined): readonly string[] | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  return value.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+}
+
+/** Parses `402=PAYMENT_DECLINED,409=OUT_OF_STOCK` over the topic's mapping. */
+function mergeErrors(
+  defaults: ReadonlyMap<number, BpmnErrorMapping>,
+  value: string | undefined,
+  where: string,
+): ReadonlyMap<number, BpmnErrorMapping> {
+  if (value === undefined) {
+    return defaults;
+  }
+  const merged = new Map(defaults);
+  for (const pair of value.split(',')) {
+    const trimmed = pair.trim();
+    if (trimmed === '') {
+      continue;
+    }
+    const match = /^([1-5]\d\d)\s*[=:]\s*(\S+)$/.exec(trimmed);
+    if (!match) {
+      throw new RouteError(
+        `invalid errors entry ${JSON.stringify(trimmed)} on ${where}: write status=CODE pairs separated by commas, e.g. 402=PAYMENT_DECLINED,409=OUT_OF_STOCK`,
+      );
+    }
+    merged.set(Number(match[1]), { code: match[2] as string, message: undefined });
+  }
+  return merged;
+}
