@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+
+import { loadConfigFile } from '../config/load.ts';
+import { Daemon } from '../daemon/daemon.ts';
+import { ConfigError } from '../errors.ts';
+import { createLogger } from '../telemetry/logger.ts';
+
+const USAGE = `Usage: bpmn-task-router <command> [options]
+
+Commands:
+  start --config FILE     run the worker daemon until SIGTERM or SIGINT
+  validate FILE           check a configuration file and exit (0 valid, 1 invalid)
+  demo [--instances N]    start the bundled engine and example service, run N order instances, print a summary
+
+Options:
+  -h, --help              show this help
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return start(rest);
+    case 'validate':
+      return validate(rest);
+    case 'demo': {
+      const { runDemoCommand } = await import('../demo/run-demo.ts');
+      return runDemoCommand(rest);
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function start(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
+  if (values.config === undefined) {
+    process.stderr.write('start: missing --config FILE\n');
+    return 2;
+  }
+
+  const config = loadConfigFile(values.config);
+  const logger = createLogger({ level: config.logging.level });
+  const daemon = new Daemon({ config, logger });
+
+  const stopped = new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'signal received; stopping');
+      daemon.stop().then(() => resolve(0), (error: unknown) => {
+        logger.error({ err: error }, 'stop failed');
+        resolve(1);
+      });
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+
+  daemon.start();
+  return stopped;
+}
+
+function validate(args: string[]): number {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const file = positionals[0];
+  if (file === undefined) {
+    process.stderr.write('validate: missing FILE\n');
+    return 2;
+  }
+  const config = loadConfigFile(file);
+  process.stdout.write(`${file}: valid (${config.services.size} services, ${config.topics.length} topics)\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+    } else {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    }
+    process.exitCode = 1;
+  },
+);

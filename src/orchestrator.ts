@@ -1,0 +1,219 @@
+import { performance } from 'node:perf_hooks';
+
+import { loadConfigFile } from './config/load.ts';
+import type { RouterConfig, TopicOptions } from './config/types.ts';
+import type { DefinitionModel } from './definitions/model.ts';
+import { DefinitionRepository, type DefinitionSource } from './definitions/repository.ts';
+import { Dispatcher } from './dispatch/dispatcher.ts';
+import { Camunda7Rest } from './engine/camunda7/rest.ts';
+import { fromExternalTask, isExternalTask, type ExternalTaskJson } from './engine/camunda7/task.ts';
+import type { Task, TaskOutcome, Variables } from './engine/types.ts';
+import { BpmnParseError, IllegalStateError, RouterError } from './errors.ts';
+import { resolveRoute, type Route } from './routing/route.ts';
+import { silentLogger, type Logger } from './telemetry/logger.ts';
+import { PipelineMetrics, type OutcomeKind } from './telemetry/metrics.ts';
+
+/** The outcome of routing one task, with whether a failure is worth retrying. */
+export type RoutedOutcome = TaskOutcome & {
+  /** For failures: false when retrying cannot help (bad route, unreadable definition). */
+  retryable?: boolean;
+  /** The route taken, when one was resolved. */
+  route?: Route;
+};
+
+export interface OrchestratorOptions {
+  config: RouterConfig;
+  logger?: Logger;
+  /** Where definition XML comes from; defaults to the engine's REST API from `config.engine`. */
+  definitionSource?: DefinitionSource;
+}
+
+/** Names of the caches accepted by {@link ServiceOrchestrator.clearCacheItem}. */
+export type CacheName = 'xml';
+
+type State = 'open' | 'closing' | 'closed';
+
+/**
+ * The library API: resolves a task's route from its definition and the
+ * configuration and dispatches it, returning the outcome without touching
+ * the engine. The daemon is one user of it; a user's own worker is another.
+ */
+export class ServiceOrchestrator {
+  readonly config: RouterConfig;
+  readonly #logger: Logger;
+  readonly #rest: Camunda7Rest | undefined;
+  readonly #definitions: DefinitionRepository;
+  readonly #dispatcher: Dispatcher;
+  readonly #metrics = new PipelineMetrics();
+  readonly #topics: ReadonlyMap<string, TopicOptions>;
+  #state: State = 'open';
+
+  constructor(options: OrchestratorOptions) {
+    this.config = options.config;
+    this.#logger = options.logger ?? silentLogger();
+    this.#rest = options.definitionSource === undefined ? new Camunda7Rest(options.config.engine) : undefined;
+    this.#definitions = new DefinitionRepository(
+      options.definitionSource ?? (this.#rest as Camunda7Rest),
+      options.config.cache.definitions,
+    );
+    this.#dispatcher = new Dispatcher(options.config);
+    this.#topics = new Map(options.config.topics.map((topic) => [topic.topic, topic]));
+  }
+
+  /** Builds an orchestrator from a YAML configuration file. */
+  static fromConfig(file: string, options: Omit<OrchestratorOptions, 'config'> = {}): ServiceOrchestrator {
+    return new ServiceOrchestrator({ ...options, config: loadConfigFile(file) });
+  }
+
+  /**
+   * Routes one task and dispatches it. Never rejects for a task's own
+   * problems: they come back as a failure outcome, with `retryable: false`
+   * when a retry cannot help.
+   */
+  async routeTask(input: Task | ExternalTaskJson, variables: Variables = {}): Promise<RoutedOutcome> {
+    this.#assertOpen('routeTask');
+    const task = isExternalTask(input) ? fromExternalTask(input) : input;
+    const log = this.#logger.child({ taskId: task.id, topic: task.topic, activityId: task.activityId, processInstanceId: task.processInstanceId });
+
+    let route: Route;
+    try {
+      route = await this.resolveRoute(task);
+    } catch (error) {
+      const outcome = routingFailure(task, error);
+      log.warn({ err: error, definitionId: task.processDefinitionId }, 'task not routed');
+      this.#metrics.recordTask('failure', task.topic, '(unrouted)', task.processInstanceId);
+      return outcome;
+    }
+
+    const service = route.kind === 'http' ? route.service : '(handler)';
+    const started = performance.now();
+    const outcome = await this.#dispatcher.dispatch(task, variables, route);
+    this.#metrics.recordDuration('dispatch', performance.now() - started);
+    this.#metrics.recordApiCall(`service:${service}`);
+    this.#metrics.recordTask(outcome.kind as OutcomeKind, task.topic, service, task.processInstanceId);
+    log.debug({ service, outcome: outcome.kind }, 'task dispatched');
+    return { ...outcome, retryable: outcome.kind === 'failure' ? true : undefined, route };
+  }
+
+  /** Resolves a task's route from its definition's activity properties and the topic's defaults. */
+  async resolveRoute(task: Task): Promise<Route> {
+    this.#assertOpen('resolveRoute');
+    const topic = this.#topics.get(task.topic);
+    if (topic === undefined) {
+      throw new RouterError('ERR_UNKNOWN_TOPIC', `topic "${task.topic}" is not configured; add it under topics:`);
+    }
+
+    const started = performance.now();
+    const definition = await this.definition(task.processDefinitionId);
+    this.#metrics.recordDuration('definition', performance.now() - started);
+
+    const routeStarted = performance.now();
+    const route = resolveRoute(this.config, topic, definition.activities.get(task.activityId));
+    this.#metrics.recordDuration('route', performance.now() - routeStarted);
+    return route;
+  }
+
+  /** Returns the parsed definition, from the cache or the engine. */
+  definition(definitionId: string): Promise<DefinitionModel> {
+    this.#assertOpen('definition');
+    return this.#definitions.get(definitionId);
+  }
+
+  /** Loads a definition into the cache ahead of its first task; resolves to false when it cannot be loaded. */
+  async prefetchProcessXml(definitionId: string): Promise<boolean> {
+    this.#assertOpen('prefetchProcessXml');
+    try {
+      await this.#definitions.get(definitionId);
+      return true;
+    } catch (error) {
+      this.#logger.warn({ err: error, definitionId }, 'definition prefetch failed');
+      return false;
+    }
+  }
+
+  /** Records a call the daemon made to the engine, for `getMetrics()`. */
+  recordEngineCall(name: string, milliseconds?: number): void {
+    this.#metrics.recordApiCall(`engine:${name}`);
+    if (milliseconds !== undefined && name !== 'fetchAndLock') {
+      this.#metrics.recordDuration('complete', milliseconds);
+    }
+  }
+
+  /** Tasks waiting or running per service. */
+  queueDepths(): Record<string, number> {
+    return this.#dispatcher.queueDepths();
+  }
+
+  /** A snapshot of the caches and the pipeline's counters and timings. */
+  getMetrics() {
+    const xml = this.#definitions.stats();
+    const lookups = xml.hits + xml.misses;
+    return {
+      cacheMetrics: {
+        processXml: xml,
+      },
+      orchestratorMetrics: {
+        cacheHitRates: { processXml: lookups === 0 ? 0 : xml.hits / lookups },
+        avgOperationTimes: this.#metrics.averageSeconds(),
+        apiCalls: this.#metrics.apiCalls(),
+        tasksProcessed: this.#metrics.tasksProcessed,
+        tasksByOutcome: this.#metrics.outcomeTotals(),
+        tasksByOutcomeTopicService: this.#metrics.outcomes(),
+        workflowsProcessed: this.#metrics.processInstancesSeen,
+        queueDepths: this.#dispatcher.queueDepths(),
+      },
+    };
+  }
+
+  /** Removes one entry from a cache; returns whether it was there. */
+  clearCacheItem(cache: CacheName, key: string): boolean {
+    this.#assertOpen('clearCacheItem');
+    if (cache !== 'xml') {
+      throw new TypeError(`unknown cache ${JSON.stringify(cache)}: use "xml"`);
+    }
+    return this.#definitions.delete(key);
+  }
+
+  /** Removes expired entries from every cache; returns how many per cache. */
+  clearExpiredCacheEntries(): { xml: number } {
+    this.#assertOpen('clearExpiredCacheEntries');
+    return { xml: this.#definitions.purgeStale() };
+  }
+
+  /** Waits until every task handed to {@link routeTask} has its outcome. */
+  async onIdle(): Promise<void> {
+    await this.#dispatcher.onIdle();
+  }
+
+  /** Releases connections; safe to call twice. Later calls to other methods are rejected. */
+  async close(): Promise<void> {
+    if (this.#state !== 'open') {
+      return;
+    }
+    this.#state = 'closing';
+    await this.#dispatcher.close();
+    await this.#rest?.close();
+    this.#definitions.clear();
+    this.#state = 'closed';
+  }
+
+  #assertOpen(method: string): void {
+    if (this.#state !== 'open') {
+      throw new IllegalStateError(`ServiceOrchestrator.${method}() called after close(); create a new orchestrator`);
+    }
+  }
+}
+
+function routingFailure(task: Task, error: unknown): RoutedOutcome {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof BpmnParseError) {
+    return {
+      kind: 'failure',
+      message: `definition ${task.processDefinitionId} rejected: ${message}`,
+      details: error.stack,
+      retryable: false,
+    };
+  }
+  const retryable = !(error instanceof RouterError) || error.code === 'ERR_ENGINE_REQUEST';
+  return { kind: 'failure', message, details: error instanceof Error ? error.stack : undefined, retryable };
+}
