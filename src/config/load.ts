@@ -41,17 +41,17 @@ export function parseConfig(
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
 
-  if (document.errors.length > 0) {
-    throw new ConfigError(file, document.errors.map((error) => {
-      const position = error.linePos?.[0];
-      return {
-        path: '(document)',
-        received: 'invalid YAML',
-        expected: `valid YAML (${error.message.split('\n')[0]})`,
-        line: position?.line,
-        column: position?.col,
-      };
-    }));
+  const [syntaxError] = document.errors;
+  if (syntaxError !== undefined) {
+    // Later syntax errors are mostly echoes of the first, so only the first is reported.
+    const position = lineCounter.linePos(syntaxError.pos[0]);
+    throw new ConfigError(file, [{
+      path: '(document)',
+      received: 'invalid YAML',
+      expected: `valid YAML (${syntaxError.message.split('\n')[0]}); a \${VAR} inside { } must be quoted`,
+      line: position.line,
+      column: position.col,
+    }]);
   }
 
   const locate = (path: KeyPath) => locateKey(document, lineCounter, path);
@@ -243,7 +243,7 @@ function formatPath(path: KeyPath): string {
       text += `[${key}]`;
     } else {
       const name = String(key);
-      text += /^[A-Za-z_][A-Za-z0-9_-]*$/.test(name) ? (text === '' ? name : `.${name}`) : `[${JSON.stringify(name)}]`;
+      text += /^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(name) ? (text === '' ? name : `.${name}`) : `[${JSON.stringify(name)}]`;
     }
   }
   return text;

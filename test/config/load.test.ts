@@ -1,0 +1,154 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { loadConfigFile, parseConfig } from '../../src/config/load.ts';
+import { ConfigError, type ConfigIssue } from '../../src/errors.ts';
+
+const VALID = `
+engine:
+  baseUrl: http://127.0.0.1:8080/engine-rest/
+  maxTasks: 5
+  lockDuration: 20s
+services:
+  inventory:
+    baseUrl: http://127.0.0.1:9000/inventory
+    timeout: 1500ms
+    maxConcurrent: 4
+    auth: { type: bearer, token: '\${INVENTORY_TOKEN}' }
+topics:
+  - topic: reserve-stock
+    service: inventory
+    path: /reserve
+    variables: [orderId]
+    errors:
+      409: OUT_OF_STOCK
+      422: { code: INVALID_ORDER, message: order rejected }
+`;
+
+function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): ConfigIssue[] {
+  try {
+    parseConfig(text, { env });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return [...(error as ConfigError).issues];
+  }
+  throw new Error('expected the configuration to be rejected');
+}
+
+function withTopic(topic: string): string {
+  return `
+engine: { baseUrl: http://127.0.0.1:8080/engine-rest }
+services:
+  inventory: { baseUrl: http://127.0.0.1:9000 }
+topics:
+${topic}
+`;
+}
+
+describe('parseConfig', () => {
+  test('compiles a valid file', () => {
+    const config = parseConfig(VALID, { env: { INVENTORY_TOKEN: 'secret' } });
+
+    expect(config.engine.baseUrl).toBe('http://127.0.0.1:8080/engine-rest');
+    expect(config.engine.lockDurationMs).toBe(20_000);
+    expect(config.engine.maxTasks).toBe(5);
+    expect(config.engine.failure.retries).toBe(3);
+    const inventory = config.services.get('inventory');
+    expect(inventory?.timeoutMs).toBe(1500);
+    expect(inventory?.auth).toEqual({ type: 'bearer', token: 'secret' });
+    const [topic] = config.topics;
+    expect(topic?.method).toBe('POST');
+    expect(topic?.lockDurationMs).toBe(20_000);
+    expect(topic?.errors.get(409)).toEqual({ code: 'OUT_OF_STOCK', message: undefined });
+    expect(topic?.errors.get(422)).toEqual({ code: 'INVALID_ORDER', message: 'order rejected' });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  test('env default applies when the variable is unset', () => {
+    const config = parseConfig(VALID.replace('${INVENTORY_TOKEN}', '${INVENTORY_TOKEN:-fallback}'), { env: {} });
+    expect(config.services.get('inventory')?.auth).toEqual({ type: 'bearer', token: 'fallback' });
+  });
+
+  test('missing env variable names it and its key path', () => {
+    const [issue, ...others] = issuesOf(VALID);
+    expect(others).toHaveLength(0);
+    expect(issue?.path).toBe('services.inventory.auth.token');
+    expect(issue?.received).toContain('INVENTORY_TOKEN');
+    expect(issue?.line).toBe(11);
+  });
+
+  const cases: [string, string, string, string][] = [
+    ['bad duration', withTopic('  - { topic: a, service: inventory, lockDuration: soon }'), 'topics[0].lockDuration', '"soon"'],
+    ['unknown service', withTopic('  - { topic: a, service: billing }'), 'topics[0].service', '"billing"'],
+    ['unknown key', withTopic('  - { topic: a, service: inventory, servce: x }'), 'topics[0].servce', '"x"'],
+    ['bad method', withTopic('  - { topic: a, service: inventory, method: FETCH }'), 'topics[0].method', '"FETCH"'],
+    ['bad status key', withTopic('  - { topic: a, service: inventory, errors: { 99: X } }'), 'topics[0].errors.99', '"X"'],
+    ['service and handler', withTopic('  - { topic: a, service: inventory, handler: x.ts }'), 'topics[0]', '"topic"'],
+    ['missing handler file', withTopic('  - { topic: a, handler: no/such/module.ts }'), 'topics[0].handler', '"no/such/module.ts"'],
+    ['duplicate topic', withTopic('  - { topic: a, service: inventory }\n  - { topic: a, service: inventory }'), 'topics[1].topic', '"a"'],
+    ['path without slash', withTopic('  - { topic: a, service: inventory, path: reserve }'), 'topics[0].path', '"reserve"'],
+    ['no topics', 'engine: { baseUrl: http://127.0.0.1:8080/engine-rest }\ntopics: []', 'topics', '[]'],
+    ['bad engine url', 'engine: { baseUrl: ftp://x }\ntopics: [{ topic: a }]', 'engine.baseUrl', '"ftp://x"'],
+    ['maxTasks out of range', 'engine: { baseUrl: http://127.0.0.1:1/engine-rest, maxTasks: 0 }\ntopics: [{ topic: a }]', 'engine.maxTasks', '0'],
+    ['missing engine', 'topics: [{ topic: a }]', 'engine', 'nothing'],
+  ];
+
+  test.each(cases)('%s is rejected with its key path', (_name, text, path, received) => {
+    const issues = issuesOf(text);
+    const issue = issues.find((candidate) => candidate.path === path);
+    expect(issues.map((candidate) => candidate.path)).toContain(path);
+    expect(issue?.received).toContain(received);
+    expect(issue?.expected.length).toBeGreaterThan(0);
+  });
+
+  test('secret values are hidden in messages', () => {
+    const text = `
+engine:
+  baseUrl: http://127.0.0.1:8080/engine-rest
+  auth: { type: basic, username: demo, password: 42 }
+topics: [{ topic: a }]
+`;
+    const [issue] = issuesOf(text);
+    expect(issue?.path).toBe('engine.auth.password');
+    expect(issue?.received).toBe('(hidden)');
+  });
+
+  test('every problem is reported at once', () => {
+    const text = `
+engine: { baseUrl: nope, maxTasks: many }
+topics: [{ topic: a, method: FETCH }]
+`;
+    const paths = issuesOf(text).map((issue) => issue.path);
+    expect(paths).toEqual(expect.arrayContaining(['engine.baseUrl', 'engine.maxTasks', 'topics[0].method']));
+  });
+
+  test('invalid YAML reports its position', () => {
+    const [issue] = issuesOf('engine: [unclosed\n');
+    expect(issue?.path).toBe('(document)');
+    expect(issue?.line).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('loadConfigFile', () => {
+  test('message names the file, line and key path', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'router-config-'));
+    const file = join(folder, 'bad.yaml');
+    writeFileSync(file, withTopic('  - topic: a\n    service: billing'));
+
+    expect(() => loadConfigFile(file, {})).toThrow(/bad\.yaml:7:\d+ topics\[0\]\.service: received "billing"/);
+  });
+
+  test('unreadable file is a config error', () => {
+    expect(() => loadConfigFile('/no/such/file.yaml', {})).toThrow(ConfigError);
+  });
+
+  test('handler path resolves against the file folder', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'router-config-'));
+    writeFileSync(join(folder, 'handler.ts'), 'export default () => undefined;\n');
+    const file = join(folder, 'ok.yaml');
+    writeFileSync(file, withTopic('  - { topic: a, handler: handler.ts }'));
+
+    expect(loadConfigFile(file, {}).topics[0]?.handler).toBe(join(folder, 'handler.ts'));
+  });
+});
