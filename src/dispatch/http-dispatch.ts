@@ -153,12 +153,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function describeRequestError(error: unknown, timeoutMs: number): string {
-  if (!(error instanceof Error)) {
-    return String(error);
-  }
-  const code = (error as { code?: unknown }).code;
+  // Duck-typed: AbortSignal.timeout() rejects with a DOMException, which is not an Error in every realm.
+  const { name, code, message, cause } = (error ?? {}) as { name?: unknown; code?: unknown; message?: unknown; cause?: unknown };
   if (
-    error.name === 'TimeoutError' ||
+    name === 'TimeoutError' ||
     code === 'UND_ERR_HEADERS_TIMEOUT' ||
     code === 'UND_ERR_BODY_TIMEOUT' ||
     code === 'UND_ERR_CONNECT_TIMEOUT'
@@ -168,6 +166,7 @@ function describeRequestError(error: unknown, timeoutMs: number): string {
   if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
     return 'response body larger than the 16 MiB limit';
   }
-  const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
-  return typeof code === 'string' ? `${code} ${error.message}${cause}` : `${error.message}${cause}`;
+  const text = typeof message === 'string' ? message : String(error);
+  const causeText = cause instanceof Error ? ` (${cause.message})` : '';
+  return typeof code === 'string' ? `${code} ${text}${causeText}` : `${text}${causeText}`;
 }
