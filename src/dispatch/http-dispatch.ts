@@ -6,18 +6,18 @@ import type { ServicePools, ServiceResponse } from './service-pools.ts';
 /** Longest part of a failed response body kept in the failure details. */
 const MAX_DETAILS_CHARS = 4_000;
 
-/** The task metadata sent to services next to the variables. */
+/** The task metadata sent to services next to the variables; absent values are null so every key is always present. */
 export interface TaskMetadata {
   id: string;
   topic: string;
   activityId: string;
   processInstanceId: string;
   processDefinitionId: string;
-  processDefinitionKey: string | undefined;
-  businessKey: string | undefined;
+  processDefinitionKey: string | null;
+  businessKey: string | null;
   retries: number | null;
   workerId: string;
-  tenantId: string | undefined;
+  tenantId: string | null;
 }
 
 /** Picks the task fields a service receives. */
@@ -28,11 +28,11 @@ export function taskMetadata(task: Task): TaskMetadata {
     activityId: task.activityId,
     processInstanceId: task.processInstanceId,
     processDefinitionId: task.processDefinitionId,
-    processDefinitionKey: task.processDefinitionKey,
-    businessKey: task.businessKey,
+    processDefinitionKey: task.processDefinitionKey ?? null,
+    businessKey: task.businessKey ?? null,
     retries: task.retries,
     workerId: task.workerId,
-    tenantId: task.tenantId,
+    tenantId: task.tenantId ?? null,
   };
 }
 
