@@ -1,0 +1,14 @@
+/**
+ * Library entry point: the orchestrator, the daemon, configuration loading
+ * and the error classes.
+ */
+export { ServiceOrchestrator, type CacheName, type OrchestratorOptions, type RoutedOutcome } from './orchestrator.ts';
+export { Daemon, type DaemonOptions, type DaemonState } from './daemon/daemon.ts';
+export { loadConfigFile, parseConfig } from './config/load.ts';
+export type { RouterConfig } from './config/types.ts';
+export type { Task, TaskOutcome, Variables } from './engine/types.ts';
+export type { Route } from './routing/route.ts';
+export type { DefinitionModel, Activity } from './definitions/model.ts';
+export type { HandlerContext, HandlerResult, HandlerTask, TaskHandler } from './dispatch/handlers.ts';
+export { createLogger, type Logger } from './telemetry/logger.ts';
+export * from './errors.ts';

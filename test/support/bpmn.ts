@@ -1,0 +1,60 @@
+/** A service task of a generated test process. */
+export interface TaskSpec {
+  id: string;
+  topic: string;
+  /** `camunda:properties` of the task. */
+  properties?: Record<string, string>;
+  /** Adds an error boundary event catching this code, leading to an end event `<id>_Caught`. */
+  catchErrorCode?: string;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/**
+ * Generates an executable Camunda 7 process: start, the given external
+ * service tasks in sequence, end. Each test uses its own process key and
+ * topics, so tests sharing one engine never take each other's tasks.
+ */
+export function linearProcess(processId: string, tasks: readonly TaskSpec[]): string {
+  const elements: string[] = ['<bpmn:startEvent id="Start" />'];
+  const flows: string[] = [];
+  let previous = 'Start';
+
+  for (const task of tasks) {
+    const properties = Object.entries(task.properties ?? {})
+      .map(([name, value]) => `<camunda:property name="${escapeXml(name)}" value="${escapeXml(value)}" />`)
+      .join('');
+    const extension = properties === '' ? '' : `<bpmn:extensionElements><camunda:properties>${properties}</camunda:properties></bpmn:extensionElements>`;
+    elements.push(`<bpmn:serviceTask id="${task.id}" camunda:type="external" camunda:topic="${escapeXml(task.topic)}">${extension}</bpmn:serviceTask>`);
+    flows.push(`<bpmn:sequenceFlow id="Flow_${previous}_${task.id}" sourceRef="${previous}" targetRef="${task.id}" />`);
+
+    if (task.catchErrorCode !== undefined) {
+      elements.push(
+        `<bpmn:boundaryEvent id="${task.id}_Boundary" attachedToRef="${task.id}"><bpmn:errorEventDefinition errorRef="Error_${task.id}" /></bpmn:boundaryEvent>`,
+        `<bpmn:endEvent id="${task.id}_Caught" />`,
+      );
+      flows.push(`<bpmn:sequenceFlow id="Flow_${task.id}_Caught" sourceRef="${task.id}_Boundary" targetRef="${task.id}_Caught" />`);
+    }
+    previous = task.id;
+  }
+
+  elements.push('<bpmn:endEvent id="End" />');
+  flows.push(`<bpmn:sequenceFlow id="Flow_${previous}_End" sourceRef="${previous}" targetRef="End" />`);
+
+  const errors = tasks
+    .filter((task) => task.catchErrorCode !== undefined)
+    .map((task) => `<bpmn:error id="Error_${task.id}" name="${escapeXml(task.catchErrorCode ?? '')}" errorCode="${escapeXml(task.catchErrorCode ?? '')}" />`)
+    .join('\n  ');
+
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Definitions_${processId}" targetNamespace="http://example.com/test">
+  <bpmn:process id="${processId}" isExecutable="true" camunda:historyTimeToLive="P1D">
+    ${elements.join('\n    ')}
+    ${flows.join('\n    ')}
+  </bpmn:process>
+  ${errors}
+</bpmn:definitions>
+`;
+}
