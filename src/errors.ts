@@ -111,3 +111,25 @@ export class IllegalStateError extends RouterError {
     super('ERR_ILLEGAL_STATE', message);
   }
 }
+
+/**
+ * Raised when the bundled Operaton engine cannot be built or started, or does
+ * not answer its REST API within the start deadline. The message ends with the
+ * tail of the engine log when there is one.
+ */
+export class EngineStartError extends RouterError {
+  /** Engine log file, when the engine process was started. */
+  readonly logFile: string | undefined;
+
+  constructor(message: string, logFile?: string, options?: ErrorOptions) {
+    super('ERR_ENGINE_START', message, options);
+    this.logFile = logFile;
+  }
+}
+
+/** Raised when a bounded wait for a condition runs out of time. */
+export class WaitTimeoutError extends RouterError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_WAIT_TIMEOUT', message, options);
+  }
+}
