@@ -134,8 +134,8 @@ function compileLimits(limits: Partial<ParseLimits> | undefined): Readonly<Parse
 
 /**
  * State of one parse. The saxes handlers are arrow-function fields so that
- * saxes can call them unbound. A stack of frames tells each start tag what
- * its parent means.
+ * saxes can call them unbound. A stack of frames records the role of each
+ * open element, and the parent's role decides how a start tag is read.
  */
 class Extraction {
   readonly #limits: Readonly<ParseLimits>;

@@ -6,7 +6,13 @@ import type { SaxesTagNS } from 'saxes';
 
 export const BPMN_MODEL_NS = 'http://www.omg.org/spec/BPMN/20100524/MODEL';
 
-/** Camunda 7 extensions (`camunda:topic`, `camunda:properties`, `camunda:inputOutput`, ...). */
+/**
+ * Camunda 7 extensions (`camunda:topic`, `camunda:properties`, `camunda:inputOutput`, ...).
+ *
+ * NOTE: Camunda 7's BpmnParse also reads `http://activiti.org/bpmn` as an
+ * alternative URI of this namespace. The extractor does not, so extensions
+ * bound to the Activiti URI (even under the prefix `camunda`) are not read.
+ */
 export const CAMUNDA_NS = 'http://camunda.org/schema/1.0/bpmn';
 
 /**

@@ -8,7 +8,10 @@
 export interface IoMapping {
   /** Parameter name (Camunda 7 `name`, Zeebe `target`). */
   name: string;
-  /** Expression or literal text (Camunda 7 text content, Zeebe `source`); undefined when the parameter has a nested script, list or map. */
+  /**
+   * Expression or literal text (Camunda 7 text content, trimmed; Zeebe `source`). Undefined when the
+   * parameter has a nested script, list or map; the empty string for empty text or a missing `source`.
+   */
   value: string | undefined;
 }
 
@@ -22,21 +25,28 @@ export interface Activity {
   processId: string;
   /** Id of the enclosing sub-process, when nested. */
   parentId: string | undefined;
-  /** `camunda:topic` of an external service task (also on send tasks, message end events ...). */
+  /**
+   * `camunda:topic` of an external service task (also on send and business rule tasks). For a message
+   * event it is read from the `messageEventDefinition`, where Camunda 7 puts it.
+   */
   topic: string | undefined;
   /** `camunda:type`, e.g. `external`. */
   implementationType: string | undefined;
   /** Job type of `zeebe:taskDefinition`. */
   jobType: string | undefined;
-  /** `camunda:properties` / `zeebe:properties` entries; the last one wins when a name repeats. */
+  /**
+   * `camunda:properties` / `zeebe:properties` entries; the last one wins when a name repeats. When
+   * Operaton's namespace supplies properties, Camunda-namespace properties of the same activity are
+   * ignored, as in Operaton.
+   */
   properties: Readonly<Record<string, string>>;
   /** `zeebe:taskHeaders` entries. */
   headers: Readonly<Record<string, string>>;
   inputs: readonly IoMapping[];
   outputs: readonly IoMapping[];
-  /** Text of the `documentation` elements, joined by blank lines. */
+  /** Trimmed text of the non-empty `documentation` elements, joined by blank lines. */
   documentation: string | undefined;
-  /** Ids of the flow nodes that outgoing sequence flows lead to, in document order. */
+  /** Ids of the flow nodes that outgoing sequence flows lead to, in document order; flows to unknown ids are left out. */
   outgoing: readonly string[];
   /** For a boundary event, the activity it is attached to. */
   attachedToRef: string | undefined;
@@ -50,6 +60,7 @@ export interface Activity {
 export interface ProcessInfo {
   id: string;
   name: string | undefined;
+  /** True for `isExecutable="true"` (or `"1"`); false when the attribute is absent. */
   isExecutable: boolean;
   /** Camunda 7 `camunda:versionTag`. */
   versionTag: string | undefined;
@@ -61,7 +72,7 @@ export interface DefinitionModel {
   targetNamespace: string | undefined;
   processes: readonly ProcessInfo[];
   activities: ReadonlyMap<string, Activity>;
-  /** Approximate size in bytes of the source XML, used to bound caches by memory. */
+  /** Size of the source XML in bytes (UTF-8 length of a string input), used to bound caches by memory. */
   sourceBytes: number;
 }
 
