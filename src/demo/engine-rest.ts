@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect } from 'node:util';
-import { FormData, request } from 'undici';
+import { FormData, request, Response } from 'undici';
 import { EngineRequestError, WaitTimeoutError } from '../errors.ts';
 
 /** HTTP basic credentials of an engine whose REST API requires authentication. */
@@ -368,9 +368,13 @@ async function callEngine(
     headers.authorization = `Basic ${token}`;
   }
 
-  let requestBody: FormData | string | undefined;
+  let requestBody: Buffer | string | undefined;
   if (body instanceof FormData) {
-    requestBody = body;
+    // Encoded up front with a Content-Length: a streamed FormData body sometimes stalled
+    // on the first deployment after the engine started (seen with undici 8 and Operaton 1.0.3).
+    const encoded = new Response(body);
+    headers['content-type'] = encoded.headers.get('content-type') ?? 'multipart/form-data';
+    requestBody = Buffer.from(await encoded.arrayBuffer());
   } else if (body !== undefined) {
     headers['content-type'] = 'application/json';
     requestBody = JSON.stringify(body);
