@@ -6,7 +6,8 @@ import type { EngineAdapter, TaskListener } from '../adapter.ts';
 import type { FailureReport, Task, Variables } from '../types.ts';
 import { fromExternalTask } from './task.ts';
 
-/** Upper bound of the pause between fetches while the engine is unreachable. */
+/** Bounds of the pause between fetches while the engine is unreachable; it doubles from the lower to the upper. */
+const MIN_FETCH_BACKOFF_MS = 500;
 const MAX_FETCH_BACKOFF_MS = 30_000;
 
 /** Observer of the engine calls made, for metrics. */
@@ -104,8 +105,8 @@ export class Camunda7Adapter implements EngineAdapter {
 
   /**
    * Tracks the outstanding fetch, and adapts the pause between fetches:
-   * none after a full batch, the configured interval otherwise, and an
-   * exponential backoff with jitter while the engine fails.
+   * none after a full batch or with long polling, the configured interval
+   * otherwise, and an exponential backoff with jitter while the engine fails.
    */
   #watchFetches(): void {
     const { engine } = this.#config;
@@ -124,14 +125,17 @@ export class Camunda7Adapter implements EngineAdapter {
         this.#logger.info({ failedFetches: this.#consecutiveFetchErrors }, 'engine reachable again');
       }
       this.#consecutiveFetchErrors = 0;
-      this.#client.options.interval = tasks.length >= engine.maxTasks ? 0 : engine.pollIntervalMs;
+      // A long poll already waits for tasks on the engine side, so only a plain fetch needs a pause.
+      const waitsOnEngine = engine.asyncResponseTimeoutMs > 0;
+      this.#client.options.interval = tasks.length >= engine.maxTasks || waitsOnEngine ? 0 : engine.pollIntervalMs;
       this.#finishFetch?.();
     });
 
     this.#client.on('poll:error', (error: unknown) => {
       this.#observe('fetchAndLock', performance.now() - fetchStarted);
       this.#consecutiveFetchErrors += 1;
-      const backoff = Math.min(MAX_FETCH_BACKOFF_MS, engine.pollIntervalMs * 2 ** Math.min(this.#consecutiveFetchErrors, 16));
+      const base = Math.max(engine.pollIntervalMs, MIN_FETCH_BACKOFF_MS);
+      const backoff = Math.min(MAX_FETCH_BACKOFF_MS, base * 2 ** Math.min(this.#consecutiveFetchErrors - 1, 16));
       this.#client.options.interval = Math.round(backoff / 2 + Math.random() * (backoff / 2));
       if (this.#consecutiveFetchErrors === 1) {
         this.#logger.warn({ err: error, retryInMs: this.#client.options.interval }, 'engine fetch failed; backing off until it answers');
