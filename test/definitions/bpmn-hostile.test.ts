@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 
 import { parseDefinition } from '../../src/definitions/bpmn-extractor.ts';
-import type { ParseLimits } from '../../src/definitions/model.ts';
+import type { DefinitionModel, ParseLimits } from '../../src/definitions/model.ts';
 import { BpmnParseError, type BpmnParseErrorCode } from '../../src/errors.ts';
 
 const FIXTURES = new URL('../fixtures/bpmn/', import.meta.url);
@@ -16,7 +16,7 @@ function fixture(name: string): Uint8Array {
 
 /** Returns the BpmnParseError that parsing raises, failing the test when it raises none or another kind. */
 function rejectionOf(xml: string | Uint8Array, limits?: Partial<ParseLimits>): BpmnParseError {
-  let model: unknown;
+  let model: DefinitionModel;
   try {
     model = parseDefinition(xml, limits);
   } catch (error) {
@@ -25,7 +25,7 @@ function rejectionOf(xml: string | Uint8Array, limits?: Partial<ParseLimits>): B
     }
     throw error;
   }
-  throw new Error(`expected a BpmnParseError, got a model with ${String((model as { activities: Map<string, unknown> }).activities.size)} activities`);
+  throw new Error(`expected a BpmnParseError, got a model with ${model.activities.size} activities`);
 }
 
 function expectCode(error: BpmnParseError, code: BpmnParseErrorCode): void {
@@ -161,7 +161,7 @@ describe('limits', () => {
   test('element count limit', () => {
     const tasks = (count: number): string =>
       `${HEAD}<bpmn:process id="p">${Array.from({ length: count }, (_, index) => `<bpmn:task id="t${index}" />`).join('')}</bpmn:process>${TAIL}`;
-    // definitions + process + tasks
+    // The elements are definitions, process and the tasks.
     expect(parseDefinition(tasks(8), { maxElements: 10 }).activities.size).toBe(8);
     const error = rejectionOf(tasks(9), { maxElements: 10 });
     expectCode(error, 'ERR_BPMN_LIMIT');
