@@ -46,7 +46,7 @@ const UTF16_LABELS = new Set(['utf-16', 'utf-16le', 'utf-16be', 'ucs-2', 'iso-10
  * Decodes XML bytes to a string without the byte order mark.
  *
  * ISO-8859-1 and US-ASCII are decoded as true ISO-8859-1, each byte to the
- * code point of its value, as Java and libxml2 do. TextDecoder is not used for
+ * code point of its value, as Java and expat do. TextDecoder is not used for
  * them because it reads every ISO-8859-1 label as windows-1252 (WHATWG
  * Encoding Standard), which would change bytes 0x80-0x9F and so ids that the
  * engine reports. Every byte is valid ISO-8859-1; US-ASCII is checked for
