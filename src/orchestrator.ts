@@ -185,13 +185,17 @@ export class ServiceOrchestrator {
     await this.#dispatcher.onIdle();
   }
 
-  /** Releases connections; safe to call twice. Later calls to other methods are rejected. */
-  async close(): Promise<void> {
+  /**
+   * Releases connections; safe to call twice. Later calls to other methods
+   * are rejected. Requests in flight finish first, unless `force` aborts
+   * them (their tasks then end as failures).
+   */
+  async close(options: { force?: boolean } = {}): Promise<void> {
     if (this.#state !== 'open') {
       return;
     }
     this.#state = 'closing';
-    await this.#dispatcher.close();
+    await this.#dispatcher.close(options);
     await this.#rest?.close();
     this.#definitions.clear();
     this.#state = 'closed';

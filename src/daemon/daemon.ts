@@ -37,6 +37,8 @@ export class Daemon {
   readonly orchestrator: ServiceOrchestrator;
   readonly #engine: EngineAdapter;
   readonly #inFlight = new Map<string, { task: Task; done: Promise<void> }>();
+  /** Tasks given back at shutdown: their late outcomes are dropped, since the engine may have handed them to another worker. */
+  readonly #unlocked = new Set<string>();
   #state: DaemonState = 'created';
   #stopping: Promise<void> | undefined;
 
@@ -95,7 +97,7 @@ export class Daemon {
       if (!drained) {
         await this.#unlockRemaining();
       }
-      await this.orchestrator.close();
+      await this.orchestrator.close({ force: !drained });
       this.#setState('stopped', { tasksProcessed: this.orchestrator.getMetrics().orchestratorMetrics.tasksProcessed });
     } catch (error) {
       this.#setState('failed', { err: error });
@@ -114,6 +116,9 @@ export class Daemon {
 
   async #unlockRemaining(): Promise<void> {
     const remaining = [...this.#inFlight.values()].map((entry) => entry.task);
+    for (const task of remaining) {
+      this.#unlocked.add(task.id);
+    }
     this.#logger.warn({ tasks: remaining.length }, 'grace period over; unlocking tasks still running');
     await Promise.allSettled(remaining.map(async (task) => {
       try {
@@ -148,6 +153,10 @@ export class Daemon {
         details: error instanceof Error ? error.stack : undefined,
         retryable: true,
       };
+    }
+    if (this.#unlocked.has(task.id)) {
+      this.#logger.debug({ taskId: task.id, outcome: outcome.kind }, 'outcome dropped: the task was unlocked at shutdown');
+      return;
     }
     await this.#report(task, outcome);
   }

@@ -6,7 +6,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -68,7 +68,7 @@ const appJar = join(engineDir, 'target/engine/operaton-engine.jar');
 const cdsArchive = join(engineDir, 'target/engine/operaton-engine.jsa');
 const jvmOptionsFile = join(engineDir, 'jvm.options');
 
-/** Run folders (port file and default log) older than this are removed at the next start. */
+/** Run folders (port, pid and default log files) older than this are removed at the next start. */
 const RUN_FOLDER_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 const READY_POLL_INTERVAL_MS = 100;
 const KILL_WAIT_MS = 10_000;
@@ -165,22 +165,33 @@ async function buildEngine(): Promise<void> {
   }
 }
 
-/** Removes run folders older than a day, so repeated test runs do not pile up logs. */
+/**
+ * Removes run folders older than a day, so repeated test runs do not pile up
+ * logs. A folder whose engine.pid names a live process is kept.
+ */
 async function pruneRunFolders(runsDir: string): Promise<void> {
   let entries: string[];
   try {
     entries = await readdir(runsDir);
-  } catch {
-    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return;
+    }
+    throw error;
   }
 
   const cutoff = Date.now() - RUN_FOLDER_MAX_AGE_MS;
   for (const entry of entries) {
     const path = join(runsDir, entry);
     const info = await stat(path).catch(() => undefined);
-    if (info !== undefined && info.isDirectory() && info.mtimeMs < cutoff) {
-      await rm(path, { recursive: true, force: true });
+    if (info === undefined || !info.isDirectory() || info.mtimeMs >= cutoff) {
+      continue;
     }
+    const pid = Number.parseInt(await readFile(join(path, 'engine.pid'), 'utf8').catch(() => ''), 10);
+    if (Number.isInteger(pid) && isAlive(pid)) {
+      continue;
+    }
+    await rm(path, { recursive: true, force: true });
   }
 }
 
@@ -190,6 +201,7 @@ class OperatonEngine implements OperatonProcess {
 
   readonly #options: CompiledOptions;
   readonly #portFile: string;
+  readonly #pidFile: string;
   #state: EngineState = 'stopped';
   #port = 0;
   #child: ChildProcess | undefined;
@@ -200,6 +212,7 @@ class OperatonEngine implements OperatonProcess {
   constructor(options: CompiledOptions, runDir: string, logFile: string) {
     this.#options = options;
     this.#portFile = join(runDir, 'engine.port');
+    this.#pidFile = join(runDir, 'engine.pid');
     this.logFile = logFile;
     this.basicAuth = options.basicAuth;
   }
@@ -291,6 +304,10 @@ class OperatonEngine implements OperatonProcess {
     this.#child = child;
     liveChildren.add(child);
     installExitHook();
+    // For finding the process by hand when Node was killed before it could stop the engine.
+    if (child.pid !== undefined) {
+      writeFileSync(this.#pidFile, `${child.pid}\n`);
+    }
   }
 
   async #waitUntilReady(): Promise<void> {
@@ -340,6 +357,7 @@ class OperatonEngine implements OperatonProcess {
     const child = this.#child;
     if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
       await this.#exited;
+      await rm(this.#pidFile, { force: true });
       this.#state = 'stopped';
       return;
     }
@@ -353,6 +371,7 @@ class OperatonEngine implements OperatonProcess {
         throw new IllegalStateError(`engine pid ${pid} did not exit within ${KILL_WAIT_MS} ms of SIGKILL`);
       }
     }
+    await rm(this.#pidFile, { force: true });
     this.#state = 'stopped';
   }
 }
@@ -381,6 +400,16 @@ function signal(pid: number, name: NodeJS.Signals): void {
     if ((error as NodeJS.ErrnoException).code !== 'ESRCH') {
       throw error;
     }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

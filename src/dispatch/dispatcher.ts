@@ -66,13 +66,22 @@ export class Dispatcher {
     await Promise.all([this.#handlerQueue.onIdle(), ...[...this.#queues.values()].map((queue) => queue.onIdle())]);
   }
 
-  /** Aborts running handlers and closes the connection pools. */
-  async close(): Promise<void> {
-    this.#abort.abort();
+  /**
+   * Drops queued tasks and closes the connection pools. Without `force`,
+   * requests in flight finish first; with it, they and running handlers are
+   * aborted, and their tasks end as failures.
+   */
+  async close(options: { force?: boolean } = {}): Promise<void> {
     for (const queue of [this.#handlerQueue, ...this.#queues.values()]) {
       queue.clear();
     }
+    if (options.force === true) {
+      this.#abort.abort();
+      await this.#pools.destroy();
+      return;
+    }
     await this.#pools.close();
+    this.#abort.abort();
   }
 
   async #runHandler(task: Task, variables: Variables, modulePath: string, names: readonly string[] | undefined): Promise<TaskOutcome> {

@@ -61,6 +61,13 @@ export class ServicePools {
     await Promise.allSettled(pools.map((pool) => pool.close()));
   }
 
+  /** Closes every pool at once, aborting requests in flight. Safe to call twice. */
+  async destroy(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.allSettled(pools.map((pool) => pool.destroy()));
+  }
+
   #service(name: string): ServiceOptions {
     const service = this.#services.get(name);
     if (service === undefined) {
