@@ -8,7 +8,15 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { substituteEnv } from './env.ts';
 import { configSchema, type ValidatedConfig } from './schema.ts';
-import type { BpmnErrorMapping, RouterConfig, ServiceOptions, TopicOptions } from './types.ts';
+import type {
+  BpmnErrorMapping,
+  BreakerOptions,
+  DispatchOptions,
+  RetryOptions,
+  RouterConfig,
+  ServiceOptions,
+  TopicOptions,
+} from './types.ts';
 
 type KeyPath = readonly (string | number | symbol)[];
 
@@ -82,6 +90,7 @@ function compile(
   locate: (path: KeyPath) => { line?: number; column?: number },
 ): RouterConfig {
   const issues: ConfigIssue[] = [];
+  const dispatch = compileDispatch(config.dispatch);
   const services = new Map<string, ServiceOptions>();
   for (const [name, service] of Object.entries(config.services)) {
     services.set(name, Object.freeze({
@@ -91,6 +100,11 @@ function compile(
       maxConcurrent: service.maxConcurrent,
       auth: service.auth,
       headers: Object.freeze({ ...service.headers }),
+      retry: compileRetry(service.retry, dispatch.retry),
+      breaker: compileBreaker(service.breaker, dispatch.breaker),
+      batch: service.batch === undefined
+        ? undefined
+        : Object.freeze({ path: service.batch.path, maxSize: service.batch.maxSize, maxWaitMs: service.batch.maxWait }),
     }));
   }
 
@@ -167,6 +181,7 @@ function compile(
       asyncResponseTimeoutMs: engine.asyncResponseTimeout,
       pollIntervalMs: engine.pollInterval,
       requestTimeoutMs: engine.requestTimeout,
+      extendLockAt: engine.extendLockAt,
       failure: Object.freeze({
         retries: engine.failure.retries,
         retryTimeoutMs: engine.failure.retryTimeout,
@@ -174,6 +189,7 @@ function compile(
       }),
     }),
     services,
+    dispatch,
     topics: Object.freeze(topics),
     cache: Object.freeze({
       definitions: Object.freeze({
@@ -184,6 +200,38 @@ function compile(
     }),
     logging: Object.freeze({ level: config.logging.level }),
     shutdown: Object.freeze({ gracePeriodMs: config.shutdown.gracePeriod }),
+  });
+}
+
+const DEFAULT_RETRY: RetryOptions = Object.freeze({ maxAttempts: 3, initialDelayMs: 200, maxDelayMs: 5_000 });
+const DEFAULT_BREAKER: BreakerOptions = Object.freeze({ failureThreshold: 3, openDurationMs: 5_000, outageBudgetMs: 300_000 });
+
+type RetryInput = ValidatedConfig['dispatch']['retry'];
+type BreakerInput = ValidatedConfig['dispatch']['breaker'];
+
+function compileDispatch(dispatch: ValidatedConfig['dispatch']): DispatchOptions {
+  return Object.freeze({
+    retry: compileRetry(dispatch.retry, DEFAULT_RETRY),
+    breaker: compileBreaker(dispatch.breaker, DEFAULT_BREAKER),
+    handlerConcurrency: dispatch.handlers.maxConcurrent,
+  });
+}
+
+/** Fills a service's retry settings from `dispatch.retry`, key by key. */
+function compileRetry(input: RetryInput | undefined, fallback: RetryOptions): RetryOptions {
+  return Object.freeze({
+    maxAttempts: input?.maxAttempts ?? fallback.maxAttempts,
+    initialDelayMs: input?.initialDelay ?? fallback.initialDelayMs,
+    maxDelayMs: input?.maxDelay ?? fallback.maxDelayMs,
+  });
+}
+
+/** Fills a service's breaker settings from `dispatch.breaker`, key by key. */
+function compileBreaker(input: BreakerInput | undefined, fallback: BreakerOptions): BreakerOptions {
+  return Object.freeze({
+    failureThreshold: input?.failureThreshold ?? fallback.failureThreshold,
+    openDurationMs: input?.openDuration ?? fallback.openDurationMs,
+    outageBudgetMs: input?.outageBudget ?? fallback.outageBudgetMs,
   });
 }
 

@@ -55,6 +55,15 @@ const auth = z.discriminatedUnion('type', [basicAuth, bearerAuth], {
   error: 'an object with type: basic (username, password) or type: bearer (token)',
 });
 
+/** A fraction such as 0.5; numeric strings are accepted because `${VAR}` substitution yields strings. */
+function share(min: number, max: number) {
+  const hint = `a number from ${min} to ${max}`;
+  return z.preprocess(
+    (value) => (typeof value === 'string' && /^\d*\.?\d+$/.test(value.trim()) ? Number(value) : value),
+    z.number({ error: hint }).min(min, { error: hint }).max(max, { error: hint }),
+  );
+}
+
 const engine = z.strictObject({
   type: z.literal('camunda7', { error: 'camunda7' }).default('camunda7'),
   baseUrl: httpUrl,
@@ -65,6 +74,7 @@ const engine = z.strictObject({
   asyncResponseTimeout: duration.default(10_000),
   pollInterval: duration.default(300),
   requestTimeout: duration.default(30_000),
+  extendLockAt: share(0.1, 0.9).default(0.5),
   failure: z
     .strictObject({
       retries: integer(0, 100).default(3),
@@ -74,12 +84,41 @@ const engine = z.strictObject({
     .default({ retries: 3, retryTimeout: 1_000, maxRetryTimeout: 300_000 }),
 });
 
+const retry = z.strictObject({
+  maxAttempts: integer(1, 100).optional(),
+  initialDelay: duration.optional(),
+  maxDelay: duration.optional(),
+});
+
+const breaker = z.strictObject({
+  failureThreshold: integer(1, 10_000).optional(),
+  openDuration: duration.optional(),
+  outageBudget: duration.optional(),
+});
+
+const batch = z.strictObject({
+  path: z.string({ error: 'a path starting with /' }).startsWith('/', { error: 'a path starting with /' }),
+  maxSize: integer(1, 10_000).default(50),
+  maxWait: duration.default(10),
+});
+
 const service = z.strictObject({
   baseUrl: httpUrl,
   timeout: duration.default(10_000),
   maxConcurrent: integer(1, 10_000).default(10),
   auth: auth.optional(),
   headers: z.record(z.string(), z.string({ error: 'a header value string' })).default({}),
+  retry: retry.optional(),
+  breaker: breaker.optional(),
+  batch: batch.optional(),
+});
+
+const dispatch = z.strictObject({
+  retry: retry.default({}),
+  breaker: breaker.default({}),
+  handlers: z
+    .strictObject({ maxConcurrent: integer(1, 10_000).default(32) })
+    .default({ maxConcurrent: 32 }),
 });
 
 const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -130,6 +169,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export const configSchema = z.strictObject({
   engine,
   services: z.record(name, service).default({}),
+  dispatch: dispatch.default({ retry: {}, breaker: {}, handlers: { maxConcurrent: 32 } }),
   topics: z.array(topic, { error: 'a list of topic entries' }).min(1, { error: 'at least one topic' }),
   cache: z
     .strictObject({ definitions: cache.optional() })

@@ -32,6 +32,8 @@ export interface EngineOptions {
   pollIntervalMs: number;
   /** Timeout of the daemon's own engine requests (definition XML, complete, failure). */
   requestTimeoutMs: number;
+  /** Share of a task's lock duration after which a running task's lock is extended, from 0.1 to 0.9. */
+  extendLockAt: number;
   failure: {
     /** Retries given to a task whose first attempt failed, when the engine has none set yet. */
     retries: number;
@@ -50,6 +52,49 @@ export interface ServiceOptions {
   maxConcurrent: number;
   auth: ServiceAuth | undefined;
   headers: Readonly<Record<string, string>>;
+  retry: RetryOptions;
+  breaker: BreakerOptions;
+  /** The service's batch endpoint; undefined sends one request per task. */
+  batch: BatchOptions | undefined;
+}
+
+/** Retries of transient errors inside the daemon, before a failure is reported to the engine. */
+export interface RetryOptions {
+  /** Attempts per task, the first included. */
+  maxAttempts: number;
+  /** Pause before the second attempt; it doubles with each further attempt. */
+  initialDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** Circuit breaker of one service. */
+export interface BreakerOptions {
+  /** Consecutive transient failures that open the breaker. */
+  failureThreshold: number;
+  /** Time the breaker stays open before one probe request may pass. */
+  openDurationMs: number;
+  /** While an outage is shorter than this, its tasks go back to the engine unchanged instead of failing. */
+  outageBudgetMs: number;
+}
+
+/** A service's batch endpoint. */
+export interface BatchOptions {
+  /** Path appended to the service's base URL. */
+  path: string;
+  /** Maximum tasks in one batch request. */
+  maxSize: number;
+  /** Maximum time the first task of a batch waits for more. */
+  maxWaitMs: number;
+}
+
+/** Settings of dispatch that apply to every service and handler. */
+export interface DispatchOptions {
+  /** Retry settings of in-process handlers, and of services without their own. */
+  retry: RetryOptions;
+  /** Breaker settings of services without their own. */
+  breaker: BreakerOptions;
+  /** In-process handlers running at once. */
+  handlerConcurrency: number;
 }
 
 export interface BpmnErrorMapping {
@@ -88,6 +133,7 @@ export interface RouterConfig {
   source: string | undefined;
   engine: EngineOptions;
   services: ReadonlyMap<string, ServiceOptions>;
+  dispatch: DispatchOptions;
   topics: readonly TopicOptions[];
   cache: { definitions: CacheOptions };
   logging: { level: LogLevel };
