@@ -21,6 +21,17 @@ export type RoutedOutcome = TaskOutcome & {
   route?: Route;
 };
 
+/** Options of {@link ServiceOrchestrator.routeTask}. */
+export interface RouteTaskOptions {
+  /** Called with the route once it is resolved, before dispatch starts. */
+  onRoute?: (route: Route) => void;
+  /** Epoch milliseconds after which no retry of a transient error starts, e.g. shortly before the task's lock expires. */
+  retryDeadline?: number;
+}
+
+/** Events of the daemon counted under `orchestratorMetrics`. */
+export type DaemonEvent = 'lockExtensions' | 'lockExtensionFailures' | 'lateResultsDropped' | 'tasksUnlocked' | 'fetchPauses';
+
 export interface OrchestratorOptions {
   config: RouterConfig;
   logger?: Logger;
@@ -47,6 +58,7 @@ export class ServiceOrchestrator {
   readonly #metrics = new PipelineMetrics();
   readonly #topics: ReadonlyMap<string, TopicOptions>;
   #state: State = 'open';
+  #closing: Promise<void> | undefined;
 
   constructor(options: OrchestratorOptions) {
     this.config = options.config;
@@ -56,7 +68,7 @@ export class ServiceOrchestrator {
       options.definitionSource ?? (this.#rest as Camunda7Rest),
       options.config.cache.definitions,
     );
-    this.#dispatcher = new Dispatcher(options.config);
+    this.#dispatcher = new Dispatcher(options.config, this.#logger);
     this.#topics = new Map(options.config.topics.map((topic) => [topic.topic, topic]));
   }
 
@@ -66,11 +78,13 @@ export class ServiceOrchestrator {
   }
 
   /**
-   * Routes one task and dispatches it. Never rejects for a task's own
-   * problems: they come back as a failure outcome, with `retryable: false`
-   * when a retry cannot help.
+   * Routes one task and dispatches it, retrying transient errors. Never
+   * rejects for a task's own problems: they come back as a failure outcome,
+   * with `retryable: false` when a retry cannot help. A `deferred` outcome
+   * means the task did not start (its service's breaker is open, or
+   * {@link close} began) and should go back to the engine unchanged.
    */
-  async routeTask(input: Task | ExternalTaskJson, variables: Variables = {}): Promise<RoutedOutcome> {
+  async routeTask(input: Task | ExternalTaskJson, variables: Variables = {}, options: RouteTaskOptions = {}): Promise<RoutedOutcome> {
     this.#assertOpen('routeTask');
     const task = isExternalTask(input) ? fromExternalTask(input) : input;
     const log = this.#logger.child({ taskId: task.id, topic: task.topic, activityId: task.activityId, processInstanceId: task.processInstanceId });
@@ -85,13 +99,63 @@ export class ServiceOrchestrator {
       return outcome;
     }
 
+    options.onRoute?.(route);
+    const outcome = await this.#dispatchRouted(task, variables, route, options);
+    log.debug({ service: route.kind === 'http' ? route.service : '(handler)', outcome: outcome.kind }, 'task dispatched');
+    return outcome;
+  }
+
+  /**
+   * Routes and dispatches several tasks at once; `variablesList[i]` belongs
+   * to `tasks[i]`. The tasks are grouped by service: those of a service with
+   * a batch endpoint go out in batch requests of up to `batch.maxSize`, the
+   * others one request each. Resolves with one outcome per task, in input
+   * order; like {@link routeTask} it never rejects for a task's own problems.
+   */
+  async routeBatchTasks(
+    tasks: readonly (Task | ExternalTaskJson)[],
+    variablesList: readonly Variables[] = [],
+    options: Omit<RouteTaskOptions, 'onRoute'> = {},
+  ): Promise<RoutedOutcome[]> {
+    this.#assertOpen('routeBatchTasks');
+    if (variablesList.length > tasks.length) {
+      throw new TypeError(`routeBatchTasks() received ${variablesList.length} variable sets for ${tasks.length} tasks; pass one per task, in the same order`);
+    }
+    const normalized = tasks.map((input) => (isExternalTask(input) ? fromExternalTask(input) : input));
+
+    // Routes resolve first, so every task reaches its batcher in the same turn and shares its batches.
+    const routes = await Promise.all(normalized.map(async (task) => {
+      try {
+        return { route: await this.resolveRoute(task) };
+      } catch (error) {
+        return { error };
+      }
+    }));
+    const outcomes = normalized.map((task, index) => {
+      const resolved = routes[index] as { route?: Route; error?: unknown };
+      if (resolved.route === undefined) {
+        this.#logger.warn({ err: resolved.error, taskId: task.id, topic: task.topic, definitionId: task.processDefinitionId }, 'task not routed');
+        this.#metrics.recordTask('failure', task.topic, '(unrouted)', task.processInstanceId);
+        return Promise.resolve(routingFailure(task, resolved.error));
+      }
+      return this.#dispatchRouted(task, variablesList[index] ?? {}, resolved.route, options);
+    });
+    // Every task has reached its batcher by now, so no batch needs to wait for more.
+    this.#dispatcher.flushBatches();
+    return Promise.all(outcomes);
+  }
+
+  async #dispatchRouted(task: Task, variables: Variables, route: Route, options: RouteTaskOptions): Promise<RoutedOutcome> {
     const service = route.kind === 'http' ? route.service : '(handler)';
     const started = performance.now();
-    const outcome = await this.#dispatcher.dispatch(task, variables, route);
+    const outcome = await this.#dispatcher.dispatch(task, variables, route, { retryDeadline: options.retryDeadline });
+    if (outcome.kind === 'deferred') {
+      this.#metrics.count('tasksDeferred');
+      return { ...outcome, route };
+    }
     this.#metrics.recordDuration('dispatch', performance.now() - started);
     this.#metrics.recordApiCall(`service:${service}`);
     this.#metrics.recordTask(outcome.kind as OutcomeKind, task.topic, service, task.processInstanceId);
-    log.debug({ service, outcome: outcome.kind }, 'task dispatched');
     return { ...outcome, retryable: outcome.kind === 'failure' ? true : undefined, route };
   }
 
@@ -139,6 +203,16 @@ export class ServiceOrchestrator {
     }
   }
 
+  /** Counts one daemon event under `orchestratorMetrics` of `getMetrics()`. */
+  recordDaemonEvent(event: DaemonEvent): void {
+    this.#metrics.count(event);
+  }
+
+  /** The dispatcher, whose capacity and breakers the daemon's fetch loops read. */
+  get dispatcher(): Dispatcher {
+    return this.#dispatcher;
+  }
+
   /** Tasks waiting or running per service. */
   queueDepths(): Record<string, number> {
     return this.#dispatcher.queueDepths();
@@ -161,6 +235,7 @@ export class ServiceOrchestrator {
         tasksByOutcomeTopicService: this.#metrics.outcomes(),
         workflowsProcessed: this.#metrics.processInstancesSeen,
         queueDepths: this.#dispatcher.queueDepths(),
+        ...this.#dispatchMetrics(),
       },
     };
   }
@@ -180,20 +255,52 @@ export class ServiceOrchestrator {
     return { xml: this.#definitions.purgeStale() };
   }
 
+  /**
+   * The dispatch counters: `breakers` per service (state, consecutive
+   * failures, openings, outage start), in-daemon `retries`, batch requests
+   * and the tasks they carried, and the daemon's events (lock extensions and
+   * their failures, late results dropped, tasks unlocked, deferred tasks,
+   * fetch pauses for lack of capacity).
+   */
+  #dispatchMetrics() {
+    const stats = this.#dispatcher.stats();
+    const counters = this.#metrics.counters();
+    return {
+      breakers: stats.breakers,
+      retries: stats.retries,
+      batchRequests: stats.batchRequests,
+      batchedTasks: stats.batchedTasks,
+      tasksDeferred: counters.tasksDeferred ?? 0,
+      tasksUnlocked: counters.tasksUnlocked ?? 0,
+      lockExtensions: counters.lockExtensions ?? 0,
+      lockExtensionFailures: counters.lockExtensionFailures ?? 0,
+      lateResultsDropped: counters.lateResultsDropped ?? 0,
+      fetchPauses: counters.fetchPauses ?? 0,
+    };
+  }
+
   /** Waits until every task handed to {@link routeTask} has its outcome. */
   async onIdle(): Promise<void> {
     await this.#dispatcher.onIdle();
   }
 
   /**
-   * Releases connections; safe to call twice. Later calls to other methods
-   * are rejected. Requests in flight finish first, unless `force` aborts
-   * them (their tasks then end as failures).
+   * Stops dispatch and releases connections. Tasks not yet started (waiting
+   * in a queue, for a batch, or between retries) resolve `deferred` at once;
+   * requests and handlers in flight finish first, unless `force` aborts
+   * them (their tasks then end as failures). Later calls to other methods
+   * are rejected. Safe to call twice: the second call returns the first
+   * call's promise, and a second call with `force` aborts what still runs.
    */
-  async close(options: { force?: boolean } = {}): Promise<void> {
-    if (this.#state !== 'open') {
-      return;
+  close(options: { force?: boolean } = {}): Promise<void> {
+    if (options.force === true && this.#closing !== undefined) {
+      void this.#dispatcher.close({ force: true });
     }
+    this.#closing ??= this.#close(options);
+    return this.#closing;
+  }
+
+  async #close(options: { force?: boolean }): Promise<void> {
     this.#state = 'closing';
     await this.#dispatcher.close(options);
     await this.#rest?.close();

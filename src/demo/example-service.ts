@@ -402,7 +402,8 @@ function increment(counts: Record<string, number>, key: string): void {
 /**
  * Starts the example service on a loopback address and resolves once it
  * listens. Every route takes POST with the daemon's request body
- * (`{ variables, task }`) and an `Idempotency-Key` header equal to `task.id`.
+ * (`{ variables, task }`) and the daemon's `Idempotency-Key` header,
+ * `<task.id>:<task.retries>` with `initial` for null retries.
  * A malformed body or header gets 400, a missing or wrong variable 422.
  */
 export async function startExampleService(options: ExampleServiceOptions = {}): Promise<ExampleService> {
@@ -469,10 +470,11 @@ export async function startExampleService(options: ExampleServiceOptions = {}): 
     }
     const key = request.headers['idempotency-key'];
     if (typeof key !== 'string' || key === '') {
-      return { status: 400, body: { message: 'Idempotency-Key header is missing. Send the task id in it.' } };
+      return { status: 400, body: { message: 'Idempotency-Key header is missing. Send <task.id>:<task.retries> in it.' } };
     }
-    if (key !== parsed.task.id) {
-      return { status: 400, body: { message: `Idempotency-Key ${key} differs from task.id ${parsed.task.id}` } };
+    const expectedKey = `${parsed.task.id}:${parsed.task.retries === null ? 'initial' : parsed.task.retries}`;
+    if (key !== expectedKey) {
+      return { status: 400, body: { message: `Idempotency-Key ${key} differs from ${expectedKey}, the task id and its retries` } };
     }
 
     if (config.latencyMs > 0) {

@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import type { TaskOutcome, Variables } from '../engine/types.ts';
 import { RouterError } from '../errors.ts';
 import type { TaskMetadata } from './http-dispatch.ts';
+import { isTransientError } from './retry.ts';
 
 /** What an in-process handler module receives: the task metadata and its selected variables. */
 export interface HandlerTask extends TaskMetadata {
@@ -17,14 +18,17 @@ export interface HandlerContext {
 
 /**
  * What a handler returns. Returning nothing completes the task without
- * variables; throwing fails it with the error's message.
+ * variables; throwing fails it with the error's message. A failure with
+ * `transient: true`, or a thrown timeout or connection error (an error whose
+ * `code` is such as `ECONNRESET`), is retried inside the daemon like a
+ * transient HTTP error.
  */
 export type HandlerResult =
   | void
   | undefined
   | { outcome: 'complete'; variables?: Variables }
   | { outcome: 'bpmnError'; errorCode: string; message?: string; variables?: Variables }
-  | { outcome: 'failure'; message: string; details?: string };
+  | { outcome: 'failure'; message: string; details?: string; transient?: boolean };
 
 /** The function a handler module exports, as `default` or as `handle`. */
 export type TaskHandler = (task: HandlerTask, context: HandlerContext) => HandlerResult | Promise<HandlerResult>;
@@ -71,6 +75,7 @@ export async function runHandler(
       kind: 'failure',
       message: `handler ${modulePath} threw: ${error instanceof Error ? error.message : String(error)}`,
       details: error instanceof Error ? error.stack : undefined,
+      transient: isTransientError(error),
     };
   }
 
@@ -83,7 +88,7 @@ export async function runHandler(
     case 'bpmnError':
       return { kind: 'bpmnError', errorCode: result.errorCode, message: result.message, variables: result.variables ?? {} };
     case 'failure':
-      return { kind: 'failure', message: result.message, details: result.details };
+      return { kind: 'failure', message: result.message, details: result.details, transient: result.transient === true };
     default:
       return {
         kind: 'failure',

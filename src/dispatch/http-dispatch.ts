@@ -1,6 +1,7 @@
 import type { ServiceOptions } from '../config/types.ts';
 import type { Task, TaskOutcome, Variables } from '../engine/types.ts';
 import type { HttpRoute } from '../routing/route.ts';
+import { isTransientError, TRANSIENT_STATUSES } from './retry.ts';
 import type { ServicePools, ServiceResponse } from './service-pools.ts';
 
 /** Longest part of a failed response body kept in the failure details. */
@@ -34,6 +35,18 @@ export function taskMetadata(task: Task): TaskMetadata {
     workerId: task.workerId,
     tenantId: task.tenantId ?? null,
   };
+}
+
+/**
+ * Returns the `Idempotency-Key` of a task attempt: the task id and the retries the
+ * engine reported with the task (`initial` before the first reported
+ * failure), e.g. `8c1f…:initial`, then `8c1f…:2`. Redeliveries of the same
+ * attempt carry the same key: in-daemon retries, a fetch after an unlock at
+ * shutdown or a breaker opening, and a fetch after a lost lock. A reported
+ * failure starts a new attempt with a new key.
+ */
+export function idempotencyKey(task: Task): string {
+  return `${task.id}:${task.retries === null ? 'initial' : task.retries}`;
 }
 
 /** Keeps only the named variables; undefined names keep all. */
@@ -70,26 +83,35 @@ export async function dispatchHttp(
     response = await pools.request(service.name, {
       method: route.method,
       path: route.path,
-      headers: requestHeaders(service, task, sendsBody),
+      headers: requestHeaders(service, idempotencyKey(task), sendsBody),
       body: sendsBody ? JSON.stringify({ variables: selected, task: taskMetadata(task) }) : undefined,
     });
   } catch (error) {
-    return {
-      kind: 'failure',
-      message: `${route.method} ${service.name}${route.path} failed: ${describeRequestError(error, service.timeoutMs)}`,
-      details: error instanceof Error ? error.stack : String(error),
-    };
+    return requestFailure(`${route.method} ${service.name}${route.path}`, service, error);
   }
 
-  return interpretResponse(service, route, response);
+  return interpretResponse(service, route, response.status, parseJson(response.body), response.body);
 }
 
-function requestHeaders(service: ServiceOptions, task: Task, sendsBody: boolean): Record<string, string> {
+/** Builds the failure outcome of a request that got no response. */
+export function requestFailure(what: string, service: ServiceOptions, error: unknown): TaskOutcome {
+  return {
+    kind: 'failure',
+    message: `${what} failed: ${describeRequestError(error, service.timeoutMs)}`,
+    details: error instanceof Error ? error.stack : String(error),
+    transient: isTransientError(error),
+  };
+}
+
+/** Headers of a request to a service; `idempotencyKey` is omitted for batch requests, whose items carry their own. */
+export function requestHeaders(service: ServiceOptions, idempotencyKeyValue: string | undefined, sendsBody: boolean): Record<string, string> {
   const headers: Record<string, string> = {
     ...service.headers,
     accept: 'application/json',
-    'idempotency-key': task.id,
   };
+  if (idempotencyKeyValue !== undefined) {
+    headers['idempotency-key'] = idempotencyKeyValue;
+  }
   if (sendsBody) {
     headers['content-type'] = 'application/json';
   }
@@ -101,14 +123,23 @@ function requestHeaders(service: ServiceOptions, task: Task, sendsBody: boolean)
   return headers;
 }
 
-function interpretResponse(service: ServiceOptions, route: HttpRoute, response: ServiceResponse): TaskOutcome {
-  const { status } = response;
-  const parsed = parseJson(response.body);
-
+/**
+ * Turns a status and body into an outcome by the downstream contract: 2xx
+ * completes, a mapped status raises a BPMN error, any other status fails.
+ * `text` is the raw body, kept in failure details and stored in the result
+ * variable when it is not JSON.
+ */
+export function interpretResponse(
+  service: ServiceOptions,
+  route: HttpRoute,
+  status: number,
+  parsed: ParsedBody,
+  text: string,
+): TaskOutcome {
   if (status >= 200 && status < 300) {
     const variables: Variables = parsed.ok ? { ...variablesOf(parsed.value) } : {};
-    if (route.resultVariable !== undefined && response.body.length > 0) {
-      variables[route.resultVariable] = parsed.ok ? parsed.value : response.body;
+    if (route.resultVariable !== undefined && text.length > 0) {
+      variables[route.resultVariable] = parsed.ok ? parsed.value : text;
     }
     return { kind: 'complete', variables };
   }
@@ -126,7 +157,8 @@ function interpretResponse(service: ServiceOptions, route: HttpRoute, response: 
   return {
     kind: 'failure',
     message: `${route.method} ${service.name}${route.path} returned HTTP ${status}${reason}`,
-    details: response.body.length > 0 ? response.body.slice(0, MAX_DETAILS_CHARS) : undefined,
+    details: text.length > 0 ? text.slice(0, MAX_DETAILS_CHARS) : undefined,
+    transient: TRANSIENT_STATUSES.has(status),
   };
 }
 
@@ -137,7 +169,10 @@ function variablesOf(value: unknown): Variables {
   return {};
 }
 
-function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+/** A response body after JSON parsing: `ok` is false for an empty or non-JSON body. */
+export type ParsedBody = { ok: true; value: unknown } | { ok: false };
+
+export function parseJson(text: string): ParsedBody {
   if (text.length === 0) {
     return { ok: false };
   }
@@ -148,7 +183,7 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+export function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 

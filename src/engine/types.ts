@@ -27,11 +27,44 @@ export interface Task {
   lockExpiresAt: number | undefined;
 }
 
-/** What happened to a task, decided by a service or handler. */
+/**
+ * What happened to a task, decided by a service or handler. `deferred` means
+ * the task was not dispatched (its service's circuit breaker is open, or
+ * dispatch is shutting down): it goes back to the engine unchanged, with no
+ * retry used up.
+ */
 export type TaskOutcome =
   | { kind: 'complete'; variables: Variables }
   | { kind: 'bpmnError'; errorCode: string; message: string | undefined; variables: Variables }
-  | { kind: 'failure'; message: string; details: string | undefined };
+  | {
+    kind: 'failure';
+    message: string;
+    details: string | undefined;
+    /** True for a connection error, a timeout, or HTTP 429, 502, 503 or 504: a retry may succeed. */
+    transient?: boolean;
+  }
+  | { kind: 'deferred'; reason: string };
+
+/** A fetch-and-lock request: which topics, and at most how many tasks in all. */
+export interface FetchRequest {
+  topics: readonly { topic: string; lockDurationMs: number }[];
+  maxTasks: number;
+  /** How long the engine may hold the request open waiting for tasks; 0 answers at once. */
+  asyncResponseTimeoutMs: number;
+}
+
+/** A task as fetch-and-lock returns it, with its variables. */
+export interface FetchedTask {
+  task: Task;
+  variables: Variables;
+}
+
+/** Who holds a task's lock, as the engine reports it now. */
+export interface TaskLock {
+  workerId: string | undefined;
+  /** Epoch milliseconds; undefined when the task is not locked. */
+  expiresAt: number | undefined;
+}
 
 /** A failure report with the retry decision already made. */
 export interface FailureReport {

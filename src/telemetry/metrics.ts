@@ -17,6 +17,7 @@ export class PipelineMetrics {
   readonly #timings = new Map<Operation, Timing>();
   readonly #outcomes = new Map<string, number>();
   readonly #apiCalls = new Map<string, number>();
+  readonly #counters = new Map<string, number>();
   readonly #processInstances = new Set<string>();
   /** Bound on remembered process instance ids, so counting them cannot grow without limit. */
   readonly #maxRemembered: number;
@@ -53,6 +54,16 @@ export class PipelineMetrics {
   /** Counts one call to the engine or a service, e.g. `engine:complete` or `service:inventory:200`. */
   recordApiCall(name: string): void {
     this.#apiCalls.set(name, (this.#apiCalls.get(name) ?? 0) + 1);
+  }
+
+  /** Adds one to a named counter, e.g. `lockExtensions`. */
+  count(name: string): void {
+    this.#counters.set(name, (this.#counters.get(name) ?? 0) + 1);
+  }
+
+  /** The named counters; a counter never incremented is absent. */
+  counters(): Record<string, number> {
+    return Object.fromEntries(this.#counters);
   }
 
   get tasksProcessed(): number {

@@ -43,7 +43,7 @@ async function call(
 ): Promise<{ status: number; body: any; text: string }> {
   const taskId = options.taskId ?? randomUUID();
   const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/json' };
-  const key = options.key === undefined ? taskId : options.key;
+  const key = options.key === undefined ? `${taskId}:initial` : options.key;
   if (key !== null) {
     headers['idempotency-key'] = key;
   }
@@ -248,11 +248,19 @@ describe('example service request checks', () => {
     expect(response.body.message).toContain('Idempotency-Key header is missing');
   });
 
-  test('Idempotency-Key differing from task id gets 400', async () => {
-    const response = await call(service, '/orders/validate', order, { taskId: 'task-a', key: 'task-b' });
+  test('Idempotency-Key of another task gets 400', async () => {
+    const response = await call(service, '/orders/validate', order, { taskId: 'task-a', key: 'task-b:initial' });
 
     expect(response.status).toBe(400);
-    expect(response.body.message).toBe('Idempotency-Key task-b differs from task.id task-a');
+    expect(response.body.message).toBe('Idempotency-Key task-b:initial differs from task-a:initial, the task id and its retries');
+  });
+
+  test('Idempotency-Key of another attempt gets 400', async () => {
+    const task = { ...taskFor('task-a', 'validate-order'), retries: 2 };
+    const response = await call(service, '/orders/validate', order, { taskId: 'task-a', task, key: 'task-a:initial' });
+
+    expect(response.status).toBe(400);
+    expect(response.body.message).toBe('Idempotency-Key task-a:initial differs from task-a:2, the task id and its retries');
   });
 
   test('wrong content type gets 415', async () => {
@@ -277,7 +285,7 @@ describe('example service request checks', () => {
   test('rejected requests record no key', async () => {
     await call(service, '/orders/validate', order, { taskId: 'rejected-task', contentType: 'text/plain' });
 
-    expect(service.stats().idempotencyKeys.has('rejected-task')).toBe(false);
+    expect(service.stats().idempotencyKeys.has('rejected-task:initial')).toBe(false);
   });
 });
 
@@ -300,7 +308,7 @@ describe('example service stats', () => {
 
     const stats = service.stats();
     expect(stats.duplicateRequests).toBe(2);
-    expect([...stats.idempotencyKeys].sort()).toEqual(['task-1', 'task-2']);
+    expect([...stats.idempotencyKeys].sort()).toEqual(['task-1:initial', 'task-2:initial']);
     expect(stats.requestsByPath).toEqual({ '/inventory/reserve': 3, '/payments/charge': 1 });
     expect(stats.responsesByStatus).toEqual({ 200: 4 });
     expect(stats.untrackedKeys).toBe(0);
@@ -311,9 +319,9 @@ describe('example service stats', () => {
     const before = service.stats();
     await call(service, '/orders/validate', order, { taskId: 'task-3' });
 
-    expect(before.idempotencyKeys.has('task-3')).toBe(false);
+    expect(before.idempotencyKeys.has('task-3:initial')).toBe(false);
     expect(before.requestsByPath['/orders/validate']).toBeUndefined();
-    expect(service.stats().idempotencyKeys.has('task-3')).toBe(true);
+    expect(service.stats().idempotencyKeys.has('task-3:initial')).toBe(true);
   });
 });
 

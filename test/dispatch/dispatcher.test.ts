@@ -113,7 +113,7 @@ topics:
 
   test('request carries selected variables, metadata and headers', async () => {
     await dispatcher.dispatch(task({ id: 'task-headers' }), { orderId: 'o-2', secret: 'x' }, route('reserve'));
-    const request = server.requests.find((candidate) => candidate.headers['idempotency-key'] === 'task-headers');
+    const request = server.requests.find((candidate) => candidate.headers['idempotency-key'] === 'task-headers:initial');
     const body = JSON.parse(request?.body ?? '{}');
 
     expect(request?.method).toBe('POST');
