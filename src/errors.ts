@@ -73,6 +73,20 @@ export class BpmnParseError extends RouterError {
   }
 }
 
+/**
+ * A {@link BpmnParseError} of a definition fetched by id: the message names
+ * the definition id before the parser's message, and the code, line and
+ * column are the parser's.
+ */
+export class DefinitionParseError extends BpmnParseError {
+  readonly definitionId: string;
+
+  constructor(definitionId: string, error: BpmnParseError) {
+    super(error.code, `definition "${definitionId}" rejected: ${error.message}`, { line: error.line, column: error.column }, { cause: error });
+    this.definitionId = definitionId;
+  }
+}
+
 /** Raised when a task's route names a service that the configuration does not declare. */
 export class UnknownServiceError extends RouterError {
   readonly service: string;

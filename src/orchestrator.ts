@@ -2,13 +2,16 @@ import { performance } from 'node:perf_hooks';
 
 import { loadConfigFile } from './config/load.ts';
 import type { RouterConfig, TopicOptions } from './config/types.ts';
+import { ActivityCaches } from './definitions/activity-cache.ts';
+import type { AdaptiveCacheStats, Clock } from './definitions/adaptive-cache.ts';
 import type { DefinitionModel } from './definitions/model.ts';
+import { RedisDefinitionStore, type SharedDefinitionStore } from './definitions/redis-store.ts';
 import { DefinitionRepository, type DefinitionSource } from './definitions/repository.ts';
 import { Dispatcher } from './dispatch/dispatcher.ts';
 import { Camunda7Rest } from './engine/camunda7/rest.ts';
 import { fromExternalTask, isExternalTask, type ExternalTaskJson } from './engine/camunda7/task.ts';
 import type { Task, TaskOutcome, Variables } from './engine/types.ts';
-import { BpmnParseError, IllegalStateError, RouterError } from './errors.ts';
+import { BpmnParseError, DefinitionParseError, IllegalStateError, RouterError } from './errors.ts';
 import { resolveRoute, type Route } from './routing/route.ts';
 import { silentLogger, type Logger } from './telemetry/logger.ts';
 import { PipelineMetrics, type OutcomeKind } from './telemetry/metrics.ts';
@@ -37,10 +40,19 @@ export interface OrchestratorOptions {
   logger?: Logger;
   /** Where definition XML comes from; defaults to the engine's REST API from `config.engine`. */
   definitionSource?: DefinitionSource;
+  /** Clock of the caches' expiry; a fake one lets tests move time. @default performance */
+  clock?: Clock;
 }
 
-/** Names of the caches accepted by {@link ServiceOrchestrator.clearCacheItem}. */
-export type CacheName = 'xml';
+/**
+ * Names of the caches accepted by {@link ServiceOrchestrator.clearCacheItem}:
+ * `xml` holds parsed definitions keyed by definition id, `properties` and
+ * `docs` hold one activity's properties or documentation keyed
+ * `<definitionId>:<activityId>`.
+ */
+export type CacheName = 'xml' | 'properties' | 'docs';
+
+const CACHE_NAMES: readonly CacheName[] = ['xml', 'properties', 'docs'];
 
 type State = 'open' | 'closing' | 'closed';
 
@@ -54,6 +66,9 @@ export class ServiceOrchestrator {
   readonly #logger: Logger;
   readonly #rest: Camunda7Rest | undefined;
   readonly #definitions: DefinitionRepository;
+  readonly #activities: ActivityCaches;
+  readonly #redis: SharedDefinitionStore | undefined;
+  readonly #purgeTimer: NodeJS.Timeout | undefined;
   readonly #dispatcher: Dispatcher;
   readonly #metrics = new PipelineMetrics();
   readonly #topics: ReadonlyMap<string, TopicOptions>;
@@ -64,10 +79,26 @@ export class ServiceOrchestrator {
     this.config = options.config;
     this.#logger = options.logger ?? silentLogger();
     this.#rest = options.definitionSource === undefined ? new Camunda7Rest(options.config.engine) : undefined;
-    this.#definitions = new DefinitionRepository(
-      options.definitionSource ?? (this.#rest as Camunda7Rest),
-      options.config.cache.definitions,
-    );
+    const { cache } = options.config;
+    this.#redis = cache.redis === undefined ? undefined : new RedisDefinitionStore(cache.redis, this.#logger);
+    this.#definitions = new DefinitionRepository(options.definitionSource ?? (this.#rest as Camunda7Rest), cache.definitions, {
+      parseLimits: options.config.definitions,
+      shared: this.#redis,
+      latestVersionTtlMs: cache.definitions.latestVersionTtlMs,
+      reportedEntries: cache.reportedEntries,
+      clock: options.clock,
+      logger: this.#logger,
+    });
+    this.#activities = new ActivityCaches(this.#definitions, {
+      properties: cache.properties,
+      docs: cache.docs,
+      reportedEntries: cache.reportedEntries,
+      clock: options.clock,
+    });
+    if (cache.purgeIntervalMs > 0) {
+      this.#purgeTimer = setInterval(() => this.#purgeExpired(), cache.purgeIntervalMs);
+      this.#purgeTimer.unref();
+    }
     this.#dispatcher = new Dispatcher(options.config, this.#logger);
     this.#topics = new Map(options.config.topics.map((topic) => [topic.topic, topic]));
   }
@@ -168,11 +199,11 @@ export class ServiceOrchestrator {
     }
 
     const started = performance.now();
-    const definition = await this.definition(task.processDefinitionId);
+    const activity = await this.#activities.activityProperties(task.processDefinitionId, task.activityId);
     this.#metrics.recordDuration('definition', performance.now() - started);
 
     const routeStarted = performance.now();
-    const route = resolveRoute(this.config, topic, definition.activities.get(task.activityId));
+    const route = resolveRoute(this.config, topic, activity.found ? { id: activity.activityId, properties: activity.properties, headers: activity.headers } : undefined);
     this.#metrics.recordDuration('route', performance.now() - routeStarted);
     return route;
   }
@@ -181,6 +212,22 @@ export class ServiceOrchestrator {
   definition(definitionId: string): Promise<DefinitionModel> {
     this.#assertOpen('definition');
     return this.#definitions.get(definitionId);
+  }
+
+  /**
+   * Returns the latest version of a process key. The key's definition id is
+   * remembered for `cache.definitions.latestVersionTtl` (reads do not extend
+   * it), so a newly deployed version is used within that time.
+   */
+  latestDefinition(processKey: string): Promise<DefinitionModel> {
+    this.#assertOpen('latestDefinition');
+    return this.#definitions.latest(processKey);
+  }
+
+  /** Returns an activity's documentation through the documentation cache; undefined when it has none. */
+  activityDocumentation(definitionId: string, activityId: string): Promise<string | undefined> {
+    this.#assertOpen('activityDocumentation');
+    return this.#activities.documentation(definitionId, activityId);
   }
 
   /** Loads a definition into the cache ahead of its first task; resolves to false when it cannot be loaded. */
@@ -218,16 +265,22 @@ export class ServiceOrchestrator {
     return this.#dispatcher.queueDepths();
   }
 
-  /** A snapshot of the caches and the pipeline's counters and timings. */
+  /**
+   * A snapshot of the caches and the pipeline's counters and timings.
+   * `cacheMetrics.processXml` is the cache of parsed definitions by id, with
+   * the engine fetches and, under `shared`, the Redis tier's counters.
+   */
   getMetrics() {
     const xml = this.#definitions.stats();
-    const lookups = xml.hits + xml.misses;
+    const { properties, docs } = this.#activities.stats();
     return {
       cacheMetrics: {
         processXml: xml,
+        properties,
+        docs,
       },
       orchestratorMetrics: {
-        cacheHitRates: { processXml: lookups === 0 ? 0 : xml.hits / lookups },
+        cacheHitRates: { processXml: hitRate(xml), properties: hitRate(properties), docs: hitRate(docs) },
         avgOperationTimes: this.#metrics.averageSeconds(),
         apiCalls: this.#metrics.apiCalls(),
         tasksProcessed: this.#metrics.tasksProcessed,
@@ -240,20 +293,40 @@ export class ServiceOrchestrator {
     };
   }
 
-  /** Removes one entry from a cache; returns whether it was there. */
+  /**
+   * Removes one entry from an in-memory cache; returns whether it was there.
+   * The key is a definition id for `xml` and `<definitionId>:<activityId>`
+   * for `properties` and `docs` (see {@link CacheName}). The Redis tier keeps
+   * its entry, which stays valid because a definition id's XML never changes.
+   */
   clearCacheItem(cache: CacheName, key: string): boolean {
     this.#assertOpen('clearCacheItem');
-    if (cache !== 'xml') {
-      throw new TypeError(`unknown cache ${JSON.stringify(cache)}: use "xml"`);
+    switch (cache) {
+      case 'xml':
+        return this.#definitions.delete(key);
+      case 'properties':
+        return this.#activities.properties.delete(key);
+      case 'docs':
+        return this.#activities.docs.delete(key);
+      default:
+        throw new TypeError(`unknown cache ${JSON.stringify(cache)}: use one of ${CACHE_NAMES.map((name) => `"${name}"`).join(', ')}`);
     }
-    return this.#definitions.delete(key);
   }
 
   /** Removes expired entries from every cache; returns how many per cache. */
-  clearExpiredCacheEntries(): { xml: number } {
+  clearExpiredCacheEntries(): Record<CacheName, number> {
     this.#assertOpen('clearExpiredCacheEntries');
-    return { xml: this.#definitions.purgeStale() };
+    return this.#purgeExpired();
   }
+
+  #purgeExpired(): Record<CacheName, number> {
+    return {
+      xml: this.#definitions.purgeExpired(),
+      properties: this.#activities.properties.purgeExpired(),
+      docs: this.#activities.docs.purgeExpired(),
+    };
+  }
+
 
   /**
    * The dispatch counters: `breakers` per service (state, consecutive
@@ -302,9 +375,12 @@ export class ServiceOrchestrator {
 
   async #close(options: { force?: boolean }): Promise<void> {
     this.#state = 'closing';
+    clearInterval(this.#purgeTimer);
     await this.#dispatcher.close(options);
     await this.#rest?.close();
+    await this.#redis?.close();
     this.#definitions.clear();
+    this.#activities.clear();
     this.#state = 'closed';
   }
 
@@ -315,12 +391,17 @@ export class ServiceOrchestrator {
   }
 }
 
+function hitRate(stats: AdaptiveCacheStats): number {
+  const lookups = stats.hits + stats.misses;
+  return lookups === 0 ? 0 : stats.hits / lookups;
+}
+
 function routingFailure(task: Task, error: unknown): RoutedOutcome {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof BpmnParseError) {
     return {
       kind: 'failure',
-      message: `definition ${task.processDefinitionId} rejected: ${message}`,
+      message: error instanceof DefinitionParseError ? message : `definition ${task.processDefinitionId} rejected: ${message}`,
       details: error.stack,
       retryable: false,
     };

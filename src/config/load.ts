@@ -11,6 +11,8 @@ import { configSchema, type ValidatedConfig } from './schema.ts';
 import type {
   BpmnErrorMapping,
   BreakerOptions,
+  CacheOptions,
+  CachesOptions,
   DispatchOptions,
   RetryOptions,
   RouterConfig,
@@ -168,7 +170,6 @@ function compile(
   }
 
   const { engine } = config;
-  const definitions = config.cache.definitions ?? { ttl: 3_600_000, maxEntries: 1_000, maxBytes: 256 * 1024 * 1024 };
   return Object.freeze({
     source: file,
     engine: Object.freeze({
@@ -191,13 +192,8 @@ function compile(
     services,
     dispatch,
     topics: Object.freeze(topics),
-    cache: Object.freeze({
-      definitions: Object.freeze({
-        ttlMs: definitions.ttl,
-        maxEntries: definitions.maxEntries,
-        maxBytes: definitions.maxBytes,
-      }),
-    }),
+    cache: compileCaches(config.cache),
+    definitions: Object.freeze({ ...config.definitions }),
     logging: Object.freeze({ level: config.logging.level }),
     shutdown: Object.freeze({ gracePeriodMs: config.shutdown.gracePeriod }),
   });
@@ -232,6 +228,32 @@ function compileBreaker(input: BreakerInput | undefined, fallback: BreakerOption
     failureThreshold: input?.failureThreshold ?? fallback.failureThreshold,
     openDurationMs: input?.openDuration ?? fallback.openDurationMs,
     outageBudgetMs: input?.outageBudget ?? fallback.outageBudgetMs,
+  });
+}
+
+function compileCaches(cache: ValidatedConfig['cache']): CachesOptions {
+  const compileCache = (section: ValidatedConfig['cache']['properties']): CacheOptions => ({
+    ttlMs: section.ttl,
+    maxTtlMs: section.maxTtl,
+    ttlGrowth: section.ttlGrowth,
+    maxEntries: section.maxEntries,
+    maxBytes: section.maxBytes,
+  });
+  const { redis } = cache;
+  return Object.freeze({
+    definitions: Object.freeze({ ...compileCache(cache.definitions), latestVersionTtlMs: cache.definitions.latestVersionTtl }),
+    properties: Object.freeze(compileCache(cache.properties)),
+    docs: Object.freeze(compileCache(cache.docs)),
+    purgeIntervalMs: cache.purgeInterval,
+    reportedEntries: cache.reportedEntries,
+    redis: redis === undefined ? undefined : Object.freeze({
+      url: redis.url,
+      password: redis.password,
+      keyPrefix: redis.keyPrefix,
+      ttlMs: redis.ttl,
+      connectTimeoutMs: redis.connectTimeout,
+      commandTimeoutMs: redis.commandTimeout,
+    }),
   });
 }
 

@@ -158,11 +158,103 @@ const topic = z
     error: 'either service or handler, not both',
   });
 
-const cache = z.strictObject({
-  ttl: duration.default(3_600_000),
-  maxEntries: integer(1, 10_000_000).default(1_000),
-  maxBytes: integer(1_024, Number.MAX_SAFE_INTEGER).default(256 * 1024 * 1024),
+const positiveDuration = duration.refine((value) => value > 0, { error: 'a duration above zero, such as 30s or 1h' });
+
+/** A number in a range; numeric strings are accepted because `${VAR}` substitution yields strings. */
+function decimal(min: number, max: number) {
+  const hint = `a number from ${min} to ${max}`;
+  return z.preprocess(
+    (value) => (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value),
+    z.number({ error: hint }).min(min, { error: hint }).max(max, { error: hint }),
+  );
+}
+
+interface CacheDefaults {
+  ttl: number;
+  maxTtl: number;
+  maxEntries: number;
+  maxBytes: number;
+}
+
+/** The keys of one in-memory cache. Every bound has a default and none can be turned off. */
+function cacheFields(defaults: CacheDefaults) {
+  return {
+    ttl: positiveDuration.default(defaults.ttl),
+    maxTtl: positiveDuration.optional(),
+    ttlGrowth: decimal(1, 1000).default(2),
+    maxEntries: integer(1, 10_000_000).default(defaults.maxEntries),
+    maxBytes: integer(1_024, Number.MAX_SAFE_INTEGER).default(defaults.maxBytes),
+  };
+}
+
+interface TtlPair {
+  ttl: number;
+  maxTtl?: number | undefined;
+}
+
+const MAX_TTL_CHECK = {
+  check: (value: TtlPair) => value.maxTtl === undefined || value.maxTtl >= value.ttl,
+  hint: { error: 'a maxTtl at least as long as ttl', path: ['maxTtl'] },
+};
+
+/** Fills `maxTtl`: without one, a ttl above the default cap raises the cap with it. */
+function fillMaxTtl<T extends TtlPair>(value: T, defaultMaxTtl: number): T & { maxTtl: number } {
+  return { ...value, maxTtl: value.maxTtl ?? Math.max(defaultMaxTtl, value.ttl) };
+}
+
+function cacheSection(defaults: CacheDefaults) {
+  return z
+    .strictObject(cacheFields(defaults))
+    .refine(MAX_TTL_CHECK.check, MAX_TTL_CHECK.hint)
+    .transform((value) => fillMaxTtl(value, defaults.maxTtl))
+    .prefault({});
+}
+
+const MIB = 1024 * 1024;
+
+const DEFINITION_CACHE_DEFAULTS: CacheDefaults = { ttl: 3_600_000, maxTtl: 86_400_000, maxEntries: 1_000, maxBytes: 256 * MIB };
+
+const redisUrl = z
+  .string({ error: 'a redis:// or rediss:// URL' })
+  .refine((value) => /^rediss?:\/\/[^\s/]+/.test(value) && URL.canParse(value), {
+    error: 'a redis:// or rediss:// URL such as redis://127.0.0.1:6379/0',
+  });
+
+const redis = z.strictObject({
+  url: redisUrl,
+  password: z.string({ error: 'a password (use ${ENV_VAR} to keep it out of the file)' }).optional(),
+  keyPrefix: z
+    .string({ error: 'a key prefix of printable characters without spaces' })
+    .regex(/^[\x21-\x7e]{1,100}$/, { error: 'a key prefix of 1 to 100 printable characters without spaces' })
+    .default('bpmn-task-router:'),
+  ttl: positiveDuration.default(86_400_000),
+  connectTimeout: positiveDuration.default(2_000),
+  commandTimeout: positiveDuration.default(250),
 });
+
+const cache = z
+  .strictObject({
+    definitions: z
+      .strictObject({ ...cacheFields(DEFINITION_CACHE_DEFAULTS), latestVersionTtl: positiveDuration.default(30_000) })
+      .refine(MAX_TTL_CHECK.check, MAX_TTL_CHECK.hint)
+      .transform((value) => fillMaxTtl(value, DEFINITION_CACHE_DEFAULTS.maxTtl))
+      .prefault({}),
+    properties: cacheSection({ ttl: 3_600_000, maxTtl: 86_400_000, maxEntries: 100_000, maxBytes: 64 * MIB }),
+    docs: cacheSection({ ttl: 600_000, maxTtl: 3_600_000, maxEntries: 10_000, maxBytes: 16 * MIB }),
+    purgeInterval: duration.default(60_000),
+    reportedEntries: integer(0, 1_000).default(10),
+    redis: redis.optional(),
+  })
+  .prefault({});
+
+/** Limits that a definition's XML must meet before and while it is parsed. */
+const definitions = z
+  .strictObject({
+    maxBytes: integer(1_024, 32 * MIB).default(16 * MIB),
+    maxDepth: integer(16, 10_000).default(256),
+    maxElements: integer(100, 50_000_000).default(500_000),
+  })
+  .prefault({});
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -171,9 +263,8 @@ export const configSchema = z.strictObject({
   services: z.record(name, service).default({}),
   dispatch: dispatch.default({ retry: {}, breaker: {}, handlers: { maxConcurrent: 32 } }),
   topics: z.array(topic, { error: 'a list of topic entries' }).min(1, { error: 'at least one topic' }),
-  cache: z
-    .strictObject({ definitions: cache.optional() })
-    .default({}),
+  cache,
+  definitions,
   logging: z
     .strictObject({ level: z.enum(LOG_LEVELS, { error: `one of ${LOG_LEVELS.join(', ')}` }).default('info') })
     .default({ level: 'info' }),

@@ -3,6 +3,7 @@
  * milliseconds, references between sections checked, and frozen. Nothing
  * downstream reads raw YAML or environment variables.
  */
+import type { ParseLimits } from '../definitions/model.ts';
 
 export interface BasicAuth {
   type: 'basic';
@@ -120,10 +121,51 @@ export interface TopicOptions {
   lockDurationMs: number;
 }
 
+/**
+ * Bounds and expiry of one in-memory cache. An entry lives `ttlMs` until its
+ * first read; each read sets its remaining lifetime to
+ * `min(maxTtlMs, ttlMs × ttlGrowthⁿ)` after the n-th read.
+ */
 export interface CacheOptions {
   ttlMs: number;
+  maxTtlMs: number;
+  ttlGrowth: number;
   maxEntries: number;
+  /** Approximate memory bound in bytes. */
   maxBytes: number;
+}
+
+export interface DefinitionCacheOptions extends CacheOptions {
+  /** Fixed lifetime of a process key's latest definition id; reads do not extend it, since a new version may be deployed. */
+  latestVersionTtlMs: number;
+}
+
+/** The optional Redis tier shared by replicas. */
+export interface RedisOptions {
+  /** `redis://` or `rediss://` URL; may carry the user, password and database number. */
+  url: string;
+  password: string | undefined;
+  /** Prefix of every key the daemon writes, so replicas of one deployment share entries and others stay apart. */
+  keyPrefix: string;
+  /** Expiry of an entry written to Redis. */
+  ttlMs: number;
+  connectTimeoutMs: number;
+  /** Timeout of one Redis command; past it the definition is read from the engine. */
+  commandTimeoutMs: number;
+}
+
+export interface CachesOptions {
+  /** Parsed definitions by definition id. */
+  definitions: DefinitionCacheOptions;
+  /** Activity properties by definition id and activity id. */
+  properties: CacheOptions;
+  /** Activity documentation by definition id and activity id. */
+  docs: CacheOptions;
+  /** Pause between two sweeps that remove expired entries; 0 turns the sweep off. */
+  purgeIntervalMs: number;
+  /** Most read entries listed per cache in the metrics. */
+  reportedEntries: number;
+  redis: RedisOptions | undefined;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -135,7 +177,9 @@ export interface RouterConfig {
   services: ReadonlyMap<string, ServiceOptions>;
   dispatch: DispatchOptions;
   topics: readonly TopicOptions[];
-  cache: { definitions: CacheOptions };
+  cache: CachesOptions;
+  /** Limits a definition's XML must meet before and while it is parsed. */
+  definitions: ParseLimits;
   logging: { level: LogLevel };
   shutdown: { gracePeriodMs: number };
 }

@@ -1,113 +1,193 @@
-import { LRUCache } from 'lru-cache';
-
 import type { CacheOptions } from '../config/types.ts';
-import { BpmnParseError } from '../errors.ts';
-import { parseDefinition } from './bpmn-extractor.ts';
-import type { DefinitionModel } from './model.ts';
+import { BpmnParseError, DefinitionParseError } from '../errors.ts';
+import { silentLogger, type Logger } from '../telemetry/logger.ts';
+import { AdaptiveCache, type AdaptiveCacheStats, type Clock } from './adaptive-cache.ts';
+import { DEFAULT_PARSE_LIMITS, parseDefinition } from './bpmn-extractor.ts';
+import type { DefinitionModel, ParseLimits } from './model.ts';
+import type { SharedDefinitionStore, SharedStoreStats } from './redis-store.ts';
 
 /** Where definition XML comes from: the engine adapter or its REST client. */
 export interface DefinitionSource {
   definitionXml(definitionId: string): Promise<string>;
+  /** Returns the id of the latest version of a process key; needed only by {@link DefinitionRepository.latest}. */
+  latestDefinitionId?(processKey: string): Promise<string>;
 }
 
 /** How long a definition that failed to parse is remembered, so a bad one is not re-fetched for every task. */
 const FAILURE_TTL_MS = 30_000;
 
-/** Estimated memory of a parsed model per byte of source XML (measured roughly; an estimate). */
+/**
+ * Estimated memory of a parsed model per byte of source XML. The XML parser
+ * benchmark measured about 1.3 for a large generated definition; 2 leaves
+ * room for small definitions, whose fixed costs weigh more.
+ */
 const MODEL_BYTES_PER_XML_BYTE = 2;
+
+/** Estimated memory of one latest-version entry: key, id and bookkeeping. */
+const LATEST_VERSION_ENTRY_BYTES = 256;
 
 type Entry = { model: DefinitionModel } | { error: Error };
 
-export interface DefinitionCacheStats {
-  hits: number;
-  misses: number;
-  size: number;
-  bytes: number;
-  evictions: number;
+export interface DefinitionCacheStats extends AdaptiveCacheStats {
+  /** XML fetches from the source (the engine). */
   fetches: number;
+  /** Fetches or parses that failed. */
   failures: number;
+  /** The Redis tier's counters; undefined without one. */
+  shared: SharedStoreStats | undefined;
+}
+
+export interface DefinitionRepositoryOptions {
+  /** Limits checked before and while parsing; the extractor's defaults when left out. */
+  parseLimits?: ParseLimits;
+  /** A tier read on a local miss before the source, and written after a fetch. */
+  shared?: SharedDefinitionStore;
+  /** Fixed lifetime of a process key's latest definition id. @default 30 s */
+  latestVersionTtlMs?: number;
+  reportedEntries?: number;
+  clock?: Clock;
+  logger?: Logger;
 }
 
 /**
- * Parsed definitions by definition id: a bounded LRU with a TTL in front of
- * the source. Concurrent misses for one id share a single fetch and parse.
+ * Parsed definitions by definition id: a bounded in-memory cache with
+ * adaptive expiry, then the shared tier when there is one, then the source.
+ * Concurrent misses for one id share a single load.
  */
 export class DefinitionRepository {
   readonly #source: DefinitionSource;
-  readonly #cache: LRUCache<string, Entry>;
+  readonly #cache: AdaptiveCache<Entry>;
+  readonly #latestVersions: AdaptiveCache<string>;
+  readonly #latestVersionTtlMs: number;
+  readonly #shared: SharedDefinitionStore | undefined;
+  readonly #parseLimits: ParseLimits;
+  readonly #logger: Logger;
   readonly #inFlight = new Map<string, Promise<DefinitionModel>>();
-  readonly #stats = { hits: 0, misses: 0, evictions: 0, fetches: 0, failures: 0 };
+  readonly #stats = { fetches: 0, failures: 0 };
 
-  constructor(source: DefinitionSource, options: CacheOptions) {
+  constructor(source: DefinitionSource, cache: CacheOptions, options: DefinitionRepositoryOptions = {}) {
     this.#source = source;
-    this.#cache = new LRUCache<string, Entry>({
-      max: options.maxEntries,
-      maxSize: options.maxBytes,
-      ttl: options.ttlMs,
-      sizeCalculation: (entry) => ('model' in entry ? Math.max(1, entry.model.sourceBytes * MODEL_BYTES_PER_XML_BYTE) : 1),
-      dispose: (_entry, _key, reason) => {
-        if (reason === 'evict') {
-          this.#stats.evictions += 1;
-        }
-      },
+    this.#shared = options.shared;
+    this.#parseLimits = options.parseLimits ?? DEFAULT_PARSE_LIMITS;
+    this.#logger = options.logger ?? silentLogger();
+    this.#latestVersionTtlMs = options.latestVersionTtlMs ?? 30_000;
+    this.#cache = new AdaptiveCache<Entry>({
+      name: 'definitions',
+      ...cache,
+      sizeOf: (_key, entry) => ('model' in entry ? entry.model.sourceBytes * MODEL_BYTES_PER_XML_BYTE : 1),
+      reportedEntries: options.reportedEntries,
+      clock: options.clock,
+    });
+    this.#latestVersions = new AdaptiveCache<string>({
+      name: 'latest versions',
+      ttlMs: this.#latestVersionTtlMs,
+      maxTtlMs: this.#latestVersionTtlMs,
+      ttlGrowth: 1,
+      maxEntries: cache.maxEntries,
+      maxBytes: cache.maxEntries * LATEST_VERSION_ENTRY_BYTES,
+      sizeOf: () => LATEST_VERSION_ENTRY_BYTES,
+      reportedEntries: 0,
+      clock: options.clock,
     });
   }
 
-  /** Returns the parsed definition, fetching and parsing it on a miss; rejects with the fetch or parse error. */
+  /**
+   * Returns the parsed definition, loading it on a miss. Rejects with the
+   * source's error, or with a {@link DefinitionParseError} naming the id.
+   */
   get(definitionId: string): Promise<DefinitionModel> {
     const entry = this.#cache.get(definitionId);
     if (entry !== undefined) {
-      this.#stats.hits += 1;
       return 'model' in entry ? Promise.resolve(entry.model) : Promise.reject(entry.error);
     }
 
     const pending = this.#inFlight.get(definitionId);
     if (pending !== undefined) {
-      this.#stats.hits += 1;
       return pending;
     }
 
-    this.#stats.misses += 1;
     const loading = this.#load(definitionId).finally(() => this.#inFlight.delete(definitionId));
     this.#inFlight.set(definitionId, loading);
     return loading;
   }
 
-  /** Drops one definition from the cache; returns whether it was there. */
+  /**
+   * Returns the latest version of a process key. The key's definition id is
+   * remembered for a fixed `latestVersionTtlMs`, which reads do not extend,
+   * so a newly deployed version is seen within that time.
+   */
+  async latest(processKey: string): Promise<DefinitionModel> {
+    return this.get(await this.latestId(processKey));
+  }
+
+  /** Returns the id of the latest version of a process key, remembered as {@link latest} describes. */
+  async latestId(processKey: string): Promise<string> {
+    const known = this.#latestVersions.get(processKey);
+    if (known !== undefined) {
+      return known;
+    }
+    if (this.#source.latestDefinitionId === undefined) {
+      throw new TypeError('the definition source cannot look up a process key; give it a latestDefinitionId method');
+    }
+    const definitionId = await this.#source.latestDefinitionId(processKey);
+    this.#latestVersions.set(processKey, definitionId, { fixedTtlMs: this.#latestVersionTtlMs });
+    return definitionId;
+  }
+
+  /** Drops one definition from the in-memory cache; returns whether it was there. The Redis tier keeps its entry. */
   delete(definitionId: string): boolean {
     return this.#cache.delete(definitionId);
   }
 
-  /** Removes expired entries; returns how many. */
-  purgeStale(): number {
-    const before = this.#cache.size;
-    this.#cache.purgeStale();
-    return before - this.#cache.size;
+  /** Removes expired entries, latest-version lookups included; returns how many definitions were removed. */
+  purgeExpired(): number {
+    this.#latestVersions.purgeExpired();
+    return this.#cache.purgeExpired();
   }
 
   stats(): DefinitionCacheStats {
-    return { ...this.#stats, size: this.#cache.size, bytes: this.#cache.calculatedSize };
+    return { ...this.#cache.stats(), ...this.#stats, shared: this.#shared?.stats() };
   }
 
   clear(): void {
     this.#cache.clear();
+    this.#latestVersions.clear();
   }
 
   async #load(definitionId: string): Promise<DefinitionModel> {
+    const stored = await this.#shared?.read(definitionId);
+    if (stored !== undefined) {
+      this.#cache.set(definitionId, { model: stored });
+      this.#logger.debug({ definitionId }, 'definition read from redis');
+      return stored;
+    }
+
     this.#stats.fetches += 1;
+    let model: DefinitionModel;
     try {
       const xml = await this.#source.definitionXml(definitionId);
-      const model = parseDefinition(xml);
-      this.#cache.set(definitionId, { model });
-      return model;
+      model = this.#parse(definitionId, xml);
     } catch (error) {
       this.#stats.failures += 1;
       const failure = error instanceof Error ? error : new Error(String(error));
       // Only a parse error is certain to repeat: a fetch error may pass once the engine is back.
       if (failure instanceof BpmnParseError) {
-        this.#cache.set(definitionId, { error: failure }, { ttl: FAILURE_TTL_MS });
+        this.#cache.set(definitionId, { error: failure }, { fixedTtlMs: FAILURE_TTL_MS });
       }
       throw failure;
+    }
+
+    this.#cache.set(definitionId, { model });
+    this.#logger.debug({ definitionId, sourceBytes: model.sourceBytes }, 'definition fetched from the engine');
+    await this.#shared?.write(definitionId, model);
+    return model;
+  }
+
+  #parse(definitionId: string, xml: string): DefinitionModel {
+    try {
+      return parseDefinition(xml, this.#parseLimits);
+    } catch (error) {
+      throw error instanceof BpmnParseError ? new DefinitionParseError(definitionId, error) : error;
     }
   }
 }

@@ -39,12 +39,19 @@ export const ROUTE_PROPERTIES = {
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
+/** What routing reads of an activity; the properties cache holds just this. */
+export type RoutedActivity = Pick<Activity, 'id' | 'properties' | 'headers'>;
+
 /**
  * Resolves a task's route: the activity's extension properties override the
  * topic's defaults. Throws {@link UnknownServiceError} when the resulting
  * service is not declared and {@link RouteError} when a property is invalid.
  */
-export function resolveRoute(config: RouterConfig, topic: TopicOptions, activity: Activity | undefined): Route {
+export function resolveRoute(
+  config: RouterConfig,
+  topic: TopicOptions,
+  activity: RoutedActivity | Activity | undefined,
+): Route {
   const properties = { ...activity?.headers, ...activity?.properties };
   const where = activity === undefined ? `topic "${topic.topic}"` : `activity "${activity.id}" (topic "${topic.topic}")`;
 

@@ -33,6 +33,16 @@ export class Camunda7Rest {
     return xml;
   }
 
+  /** Returns the id of the latest version of a process definition key (`GET /process-definition/key/{key}`), without a tenant. */
+  async latestDefinitionId(processKey: string): Promise<string> {
+    const body = await this.#getJson(`/process-definition/key/${encodeURIComponent(processKey)}`, `process definition key "${processKey}"`);
+    const id = (body as { id?: unknown }).id;
+    if (typeof id !== 'string') {
+      throw new EngineRequestError(`the engine returned no id for process definition key "${processKey}"`);
+    }
+    return id;
+  }
+
   /** Reads the engine's version (`GET /version`). */
   async version(): Promise<string> {
     const body = await this.#getJson('/version', 'version');

@@ -1,0 +1,122 @@
+/**
+ * Per-activity caches in front of the definition cache: the extension
+ * properties that routing reads for every task, and the documentation. They
+ * are far smaller than a parsed definition, so they can outlive it in memory
+ * and spare a reload of the whole definition.
+ */
+import type { CacheOptions } from '../config/types.ts';
+import { AdaptiveCache, type AdaptiveCacheStats, type Clock } from './adaptive-cache.ts';
+import type { Activity } from './model.ts';
+import type { DefinitionRepository } from './repository.ts';
+
+/** The properties of one activity that routing reads. */
+export interface ActivityProperties {
+  activityId: string;
+  /** False when the definition has no activity of this id. The topic's defaults then apply alone. */
+  found: boolean;
+  /** `camunda:properties` / `zeebe:properties` entries. */
+  properties: Readonly<Record<string, string>>;
+  /** `zeebe:taskHeaders` entries. */
+  headers: Readonly<Record<string, string>>;
+}
+
+interface DocumentationEntry {
+  text: string | undefined;
+}
+
+/** Estimated bookkeeping per entry (the LRU's node, the slot, the entry object), an estimate. */
+const ENTRY_OVERHEAD_BYTES = 200;
+
+const EMPTY_RECORD: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
+
+/**
+ * Returns the key of an activity in the properties and documentation caches:
+ * `<definitionId>:<activityId>`. Definition ids contain colons
+ * (`order:3:7f0c...`), but activity ids are XML NCNames, which do not, so the
+ * last colon separates the two.
+ */
+export function activityKey(definitionId: string, activityId: string): string {
+  return `${definitionId}:${activityId}`;
+}
+
+export interface ActivityCachesOptions {
+  properties: CacheOptions;
+  docs: CacheOptions;
+  reportedEntries?: number;
+  clock?: Clock;
+}
+
+/** The properties and documentation caches, loading through the definition repository on a miss. */
+export class ActivityCaches {
+  readonly #definitions: DefinitionRepository;
+  readonly properties: AdaptiveCache<ActivityProperties>;
+  readonly docs: AdaptiveCache<DocumentationEntry>;
+
+  constructor(definitions: DefinitionRepository, options: ActivityCachesOptions) {
+    this.#definitions = definitions;
+    this.properties = new AdaptiveCache<ActivityProperties>({
+      name: 'properties',
+      ...options.properties,
+      sizeOf: (key, value) => ENTRY_OVERHEAD_BYTES + 2 * key.length + recordBytes(value.properties) + recordBytes(value.headers),
+      reportedEntries: options.reportedEntries,
+      clock: options.clock,
+    });
+    this.docs = new AdaptiveCache<DocumentationEntry>({
+      name: 'docs',
+      ...options.docs,
+      sizeOf: (key, value) => ENTRY_OVERHEAD_BYTES + 2 * key.length + 2 * (value.text?.length ?? 0),
+      reportedEntries: options.reportedEntries,
+      clock: options.clock,
+    });
+  }
+
+  /** Returns an activity's properties, loading its definition on a miss; rejects as {@link DefinitionRepository.get} does. */
+  async activityProperties(definitionId: string, activityId: string): Promise<ActivityProperties> {
+    const key = activityKey(definitionId, activityId);
+    const cached = this.properties.get(key);
+    if (cached !== undefined) {
+      return cached;
+    }
+
+    const activity = (await this.#definitions.get(definitionId)).activities.get(activityId);
+    const entry = Object.freeze({
+      activityId,
+      found: activity !== undefined,
+      properties: activity?.properties ?? EMPTY_RECORD,
+      headers: activity?.headers ?? EMPTY_RECORD,
+    });
+    this.properties.set(key, entry);
+    return entry;
+  }
+
+  /** Returns an activity's documentation (undefined when it has none or does not exist), loading its definition on a miss. */
+  async documentation(definitionId: string, activityId: string): Promise<string | undefined> {
+    const key = activityKey(definitionId, activityId);
+    const cached = this.docs.get(key);
+    if (cached !== undefined) {
+      return cached.text;
+    }
+
+    const activity: Activity | undefined = (await this.#definitions.get(definitionId)).activities.get(activityId);
+    this.docs.set(key, { text: activity?.documentation });
+    return activity?.documentation;
+  }
+
+  stats(): { properties: AdaptiveCacheStats; docs: AdaptiveCacheStats } {
+    return { properties: this.properties.stats(), docs: this.docs.stats() };
+  }
+
+  clear(): void {
+    this.properties.clear();
+    this.docs.clear();
+  }
+}
+
+/** UTF-16 size of a record's keys and values; the model shares these strings, so this overstates what one entry adds. */
+function recordBytes(record: Readonly<Record<string, string>>): number {
+  let bytes = 0;
+  for (const key in record) {
+    bytes += 2 * (key.length + (record[key] as string).length);
+  }
+  return bytes;
+}
