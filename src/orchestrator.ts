@@ -327,7 +327,6 @@ export class ServiceOrchestrator {
     };
   }
 
-
   /**
    * The dispatch counters: `breakers` per service (state, consecutive
    * failures, openings, outage start), in-daemon `retries`, batch requests

@@ -11,6 +11,9 @@ const USAGE = `Usage: bpmn-task-router <command> [options]
 Commands:
   start --config FILE     run the worker daemon until SIGTERM or SIGINT
   validate FILE           check a configuration file and exit (0 valid, 1 invalid)
+  inspect FILE [--config CONFIG] [--json]
+                          print each activity of a BPMN file with its properties, route and next
+                          activities (0 valid, 1 invalid); without --config, routes come from properties alone
   demo [--instances N]    start the bundled engine and example service, run N order instances, print a summary
 
 Options:
@@ -24,6 +27,10 @@ async function main(argv: string[]): Promise<number> {
       return start(rest);
     case 'validate':
       return validate(rest);
+    case 'inspect': {
+      const { runInspect } = await import('./inspect.ts');
+      return runInspect(rest);
+    }
     case 'demo': {
       const { runDemoCommand } = await import('../demo/run-demo.ts');
       return runDemoCommand(rest);
