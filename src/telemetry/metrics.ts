@@ -3,8 +3,10 @@
  * recorded in milliseconds and reported in seconds.
  */
 
-/** Timed operations of the task pipeline. */
-export type Operation = 'definition' | 'route' | 'dispatch' | 'complete';
+import type { Operation } from './names.ts';
+
+/** Timed operations of the task pipeline; `OPERATIONS` in names.ts describes each. */
+export type { Operation };
 
 export type OutcomeKind = 'complete' | 'bpmnError' | 'failure';
 

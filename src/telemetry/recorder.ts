@@ -1,0 +1,263 @@
+/**
+ * The one place the pipeline reports what happened. Each call updates both
+ * the in-process figures behind `getMetrics()` and the OpenTelemetry
+ * instruments that Prometheus and OTLP read, so the two always agree.
+ */
+import { createNoopMeter, type Attributes, type Counter, type Histogram, type Meter } from '@opentelemetry/api';
+
+import { PipelineMetrics, type OutcomeKind } from './metrics.ts';
+import {
+  BPMN,
+  BREAKER_STATE_VALUES,
+  DURATION_BUCKETS_SECONDS,
+  METRIC,
+  ROUTER,
+  SEMCONV,
+  type DaemonEventName,
+  type Operation,
+} from './names.ts';
+
+/** A cache's counters as the recorder reads them. */
+export interface CacheFigures {
+  hits: number;
+  misses: number;
+  size: number;
+}
+
+/** Figures that live elsewhere and are read when metrics are collected. */
+export interface ObservedSources {
+  /** Counters per cache, keyed by cache name (`processXml`, `properties`, `docs`). */
+  caches(): Record<string, CacheFigures>;
+  /** Tasks waiting or running per service. */
+  queueDepths(): Record<string, number>;
+  /** Breaker state per service. */
+  breakerStates(): Record<string, keyof typeof BREAKER_STATE_VALUES>;
+}
+
+/** A call's HTTP status, or the kind of error when no response arrived (e.g. `timeout`, `ECONNREFUSED`). */
+export type CallResult = { status: number } | { errorType: string };
+
+/** Counters kept by name for `getMetrics()`; see {@link TelemetryRecorder.counter}. */
+export type RecorderCounter =
+  | DaemonEventName
+  | 'lockExtensions'
+  | 'lockExtensionFailures'
+  | 'processInstancesEnded'
+  | 'predictionsCorrect'
+  | 'predictionsWrong'
+  | 'prefetchesUsed'
+  | 'prefetchesUnused';
+
+export interface TelemetryRecorderOptions {
+  /** Bound on remembered process instance ids, for counting distinct instances. @default 100000 */
+  maxRememberedInstances?: number;
+}
+
+/** Records the pipeline's events; see the module comment. */
+export class TelemetryRecorder {
+  readonly #figures: PipelineMetrics;
+  readonly #apiCallsByResult = new Map<string, number>();
+  readonly #tasks: Counter;
+  readonly #instancesSeen: Counter;
+  readonly #instancesEnded: Counter;
+  readonly #durations: Histogram;
+  readonly #engineCalls: Counter;
+  readonly #serviceCalls: Counter;
+  readonly #lockExtensions: Counter;
+  readonly #daemonEvents: Counter;
+  readonly #predictions: Counter;
+  readonly #prefetches: Counter;
+  readonly #meter: Meter;
+  #observed = false;
+
+  constructor(meter: Meter = createNoopMeter(), options: TelemetryRecorderOptions = {}) {
+    this.#meter = meter;
+    this.#figures = new PipelineMetrics(options.maxRememberedInstances);
+    this.#tasks = meter.createCounter(METRIC.tasks, { description: 'Tasks finished, by topic, service and outcome', unit: '{task}' });
+    this.#instancesSeen = meter.createCounter(METRIC.processInstancesSeen, {
+      description: 'Distinct process instances whose tasks this process handled',
+      unit: '{instance}',
+    });
+    this.#instancesEnded = meter.createCounter(METRIC.processInstancesEnded, {
+      description: 'Process instances that ended after a task this process completed',
+      unit: '{instance}',
+    });
+    this.#durations = meter.createHistogram(METRIC.operationDuration, {
+      description: 'Duration of a pipeline step: fetch, parse, definition, route, dispatch or complete',
+      unit: 's',
+      advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_SECONDS] },
+    });
+    this.#engineCalls = meter.createCounter(METRIC.engineCalls, { description: 'Calls to the engine, by call and HTTP status', unit: '{call}' });
+    this.#serviceCalls = meter.createCounter(METRIC.serviceCalls, {
+      description: 'Requests to downstream services, by service, method, path and HTTP status',
+      unit: '{request}',
+    });
+    this.#lockExtensions = meter.createCounter(METRIC.lockExtensions, { description: 'Lock extensions of running tasks, by result', unit: '{extension}' });
+    this.#daemonEvents = meter.createCounter(METRIC.daemonEvents, { description: 'Daemon events: late results dropped, tasks unlocked or deferred, fetch pauses', unit: '{event}' });
+    // NOTE: nothing records these two until next-task prediction and prefetching exist.
+    this.#predictions = meter.createCounter(METRIC.predictions, { description: 'Next-task predictions, by result', unit: '{prediction}' });
+    this.#prefetches = meter.createCounter(METRIC.prefetches, { description: 'Prefetched definitions, by whether a task used them', unit: '{definition}' });
+  }
+
+  /**
+   * Registers the figures read at collection time: cache counters, queue
+   * depths and breaker states. Later calls are rejected, because the
+   * instruments' callbacks stay registered for the meter's lifetime.
+   */
+  observe(sources: ObservedSources): void {
+    if (this.#observed) {
+      throw new TypeError('TelemetryRecorder.observe() was already called; pass all sources in one call');
+    }
+    this.#observed = true;
+
+    const meter = this.#meter;
+    meter.createObservableCounter(METRIC.cacheHits, { description: 'Cache hits since start', unit: '{lookup}' }).addCallback((result) => {
+      for (const [cache, figures] of Object.entries(sources.caches())) {
+        result.observe(figures.hits, { [ROUTER.cache]: cache });
+      }
+    });
+    meter.createObservableCounter(METRIC.cacheMisses, { description: 'Cache misses since start', unit: '{lookup}' }).addCallback((result) => {
+      for (const [cache, figures] of Object.entries(sources.caches())) {
+        result.observe(figures.misses, { [ROUTER.cache]: cache });
+      }
+    });
+    meter.createObservableGauge(METRIC.cacheHitRatio, { description: 'Cache hits over lookups since start', unit: '1' }).addCallback((result) => {
+      for (const [cache, figures] of Object.entries(sources.caches())) {
+        result.observe(hitRate(figures), { [ROUTER.cache]: cache });
+      }
+    });
+    meter.createObservableGauge(METRIC.cacheEntries, { description: 'Entries held in a cache', unit: '{entry}' }).addCallback((result) => {
+      for (const [cache, figures] of Object.entries(sources.caches())) {
+        result.observe(figures.size, { [ROUTER.cache]: cache });
+      }
+    });
+    meter.createObservableGauge(METRIC.queueDepth, { description: 'Tasks waiting or running per service', unit: '{task}' }).addCallback((result) => {
+      for (const [service, depth] of Object.entries(sources.queueDepths())) {
+        result.observe(depth, { [ROUTER.service]: service });
+      }
+    });
+    meter.createObservableGauge(METRIC.breakerState, { description: 'Circuit breaker state: 0 closed, 1 half-open, 2 open', unit: '1' }).addCallback((result) => {
+      for (const [service, state] of Object.entries(sources.breakerStates())) {
+        result.observe(BREAKER_STATE_VALUES[state], { [ROUTER.service]: service });
+      }
+    });
+  }
+
+  /** Counts one finished task by outcome, topic and service, and its process instance the first time it is seen. */
+  taskFinished(outcome: OutcomeKind, task: { topic: string; processInstanceId: string }, service: string): void {
+    const seenBefore = this.#figures.processInstancesSeen;
+    this.#figures.recordTask(outcome, task.topic, service, task.processInstanceId);
+    this.#tasks.add(1, { [BPMN.topic]: task.topic, [ROUTER.service]: service, [ROUTER.outcome]: outcome });
+    if (this.#figures.processInstancesSeen > seenBefore) {
+      this.#instancesSeen.add(1);
+    }
+  }
+
+  /** Counts a process instance that ended after a task this process completed. */
+  processInstanceEnded(): void {
+    this.counter('processInstancesEnded');
+    this.#instancesEnded.add(1);
+  }
+
+  /** Records how long a pipeline step took, in milliseconds. */
+  duration(operation: Operation, milliseconds: number): void {
+    this.#figures.recordDuration(operation, milliseconds);
+    this.#durations.record(milliseconds / 1000, { [ROUTER.operation]: operation });
+  }
+
+  /** Counts one call to the engine, e.g. `fetchAndLock` or `complete`. */
+  engineCall(call: string, result: CallResult): void {
+    this.#figures.recordApiCall(`engine:${call}`);
+    this.#countByResult(`engine:${call}`, result);
+    this.#engineCalls.add(1, { [ROUTER.engineCall]: call, ...resultAttributes(result) });
+  }
+
+  /** Counts one request to a service (a batch request counts once). */
+  serviceCall(service: string, request: { method: string; path: string }, result: CallResult): void {
+    this.#figures.recordApiCall(`service:${service}`);
+    this.#countByResult(`service:${service}`, result);
+    this.#serviceCalls.add(1, {
+      [ROUTER.service]: service,
+      [SEMCONV.httpRequestMethod]: request.method,
+      [SEMCONV.urlTemplate]: request.path,
+      ...resultAttributes(result),
+    });
+  }
+
+  /** Counts one lock extension, successful or not. */
+  lockExtension(extended: boolean): void {
+    this.counter(extended ? 'lockExtensions' : 'lockExtensionFailures');
+    this.#lockExtensions.add(1, { [ROUTER.lockExtensionResult]: extended ? 'extended' : 'failed' });
+  }
+
+  /** Counts one daemon event. */
+  event(name: DaemonEventName): void {
+    this.counter(name);
+    this.#daemonEvents.add(1, { [ROUTER.event]: name });
+  }
+
+  /** Counts one next-task prediction once the task it predicted is known. Nothing calls it until prediction exists. */
+  prediction(correct: boolean): void {
+    this.counter(correct ? 'predictionsCorrect' : 'predictionsWrong');
+    this.#predictions.add(1, { [ROUTER.predictionResult]: correct ? 'correct' : 'wrong' });
+  }
+
+  /** Counts one prefetched definition once it is used or evicted. Nothing calls it until prefetching exists. */
+  prefetch(used: boolean): void {
+    this.counter(used ? 'prefetchesUsed' : 'prefetchesUnused');
+    this.#prefetches.add(1, { [ROUTER.prefetchResult]: used ? 'used' : 'unused' });
+  }
+
+  /** Adds one to a counter that only `getMetrics()` reports; the methods above call it for theirs. */
+  counter(name: RecorderCounter): void {
+    this.#figures.count(name);
+  }
+
+  /**
+   * Returns the figures for `orchestratorMetrics` of `getMetrics()`:
+   * durations as averages in seconds, call and task counts, and the named
+   * counters (a counter never incremented is 0).
+   */
+  snapshot() {
+    const counters = this.#figures.counters();
+    const value = (name: RecorderCounter) => counters[name] ?? 0;
+    const predictions = value('predictionsCorrect') + value('predictionsWrong');
+    const prefetches = value('prefetchesUsed') + value('prefetchesUnused');
+    return {
+      avgOperationTimes: this.#figures.averageSeconds(),
+      apiCalls: this.#figures.apiCalls(),
+      apiCallsByResult: Object.fromEntries(this.#apiCallsByResult),
+      tasksProcessed: this.#figures.tasksProcessed,
+      tasksByOutcome: this.#figures.outcomeTotals(),
+      tasksByOutcomeTopicService: this.#figures.outcomes(),
+      workflowsProcessed: this.#figures.processInstancesSeen,
+      workflowsEnded: value('processInstancesEnded'),
+      lockExtensions: value('lockExtensions'),
+      lockExtensionFailures: value('lockExtensionFailures'),
+      lateResultsDropped: value('lateResultsDropped'),
+      tasksUnlocked: value('tasksUnlocked'),
+      tasksDeferred: value('tasksDeferred'),
+      fetchPauses: value('fetchPauses'),
+      /** Correct predictions over all predictions; null until prediction exists. */
+      predictionAccuracy: predictions === 0 ? null : value('predictionsCorrect') / predictions,
+      /** Prefetched definitions used over all prefetched; null until prefetching exists. */
+      prefetchHitRate: prefetches === 0 ? null : value('prefetchesUsed') / prefetches,
+    };
+  }
+
+  #countByResult(prefix: string, result: CallResult): void {
+    const key = `${prefix}:${'status' in result ? result.status : result.errorType}`;
+    this.#apiCallsByResult.set(key, (this.#apiCallsByResult.get(key) ?? 0) + 1);
+  }
+}
+
+function resultAttributes(result: CallResult): Attributes {
+  return 'status' in result
+    ? { [SEMCONV.httpResponseStatusCode]: result.status }
+    : { [SEMCONV.errorType]: result.errorType };
+}
+
+function hitRate(figures: CacheFigures): number {
+  const lookups = figures.hits + figures.misses;
+  return lookups === 0 ? 0 : figures.hits / lookups;
+}
