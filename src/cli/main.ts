@@ -57,16 +57,24 @@ async function start(args: string[]): Promise<number> {
   const logger = createLogger({ level: config.logging.level });
   const daemon = new Daemon({ config, logger });
 
+  // The first SIGTERM or SIGINT stops gracefully; a second one forces the stop.
   const stopped = new Promise<number>((resolve) => {
+    let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {
+      signals += 1;
+      if (signals > 1) {
+        logger.warn({ signal }, 'second signal received; forcing the stop');
+        void daemon.forceStop();
+        return;
+      }
       logger.info({ signal }, 'signal received; stopping');
       daemon.stop().then(() => resolve(0), (error: unknown) => {
         logger.error({ err: error }, 'stop failed');
         resolve(1);
       });
     };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
 
   daemon.start();

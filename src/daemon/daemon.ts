@@ -1,12 +1,17 @@
-import type { RouterConfig } from '../config/types.ts';
+import type { RouterConfig, TopicOptions } from '../config/types.ts';
+import { HANDLER_LANE } from '../dispatch/dispatcher.ts';
 import type { EngineAdapter } from '../engine/adapter.ts';
-import { isTransientEngineError } from '../engine/adapter.ts';
+import { isRejectedTaskCall, isTransientEngineError } from '../engine/adapter.ts';
 import { Camunda7Adapter } from '../engine/camunda7/adapter.ts';
-import type { Task, Variables } from '../engine/types.ts';
+import type { FetchedTask, Task, Variables } from '../engine/types.ts';
 import { IllegalStateError } from '../errors.ts';
 import { ServiceOrchestrator, type RoutedOutcome } from '../orchestrator.ts';
+import type { Route } from '../routing/route.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import { CapacityLedger, type Hold } from './capacity.ts';
 import { failureReport } from './failure-policy.ts';
+import { FetchLoop, type FetchLoopState } from './fetch-loop.ts';
+import { LockKeeper, type KeptLock } from './lock-keeper.ts';
 
 /** Lifecycle of the daemon; each change is logged at info. */
 export type DaemonState = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -14,42 +19,92 @@ export type DaemonState = 'created' | 'running' | 'stopping' | 'stopped' | 'fail
 /** Pause between two attempts to report an outcome while the engine is unreachable. */
 const REPORT_RETRY_MS = { initial: 500, max: 10_000 };
 
-/** How long before the lock expires reporting gives up, since the engine hands the task out again after it. */
+/** How long before the lock expires retrying stops, since the engine hands the task out again after it. */
 const LOCK_SAFETY_MARGIN_MS = 1_000;
+
+/** Fetch loop of the topics that have neither a service nor a handler: each activity names its service. */
+const ACTIVITY_ROUTED = '(activity-routed)';
+
+/** Engine connections besides the fetch loops' long polls, for reports and lock extensions. */
+const REPORT_CONNECTIONS = 32;
 
 export interface DaemonOptions {
   config: RouterConfig;
   logger: Logger;
   /** Defaults to a new orchestrator over `config`; closed with the daemon either way. */
   orchestrator?: ServiceOrchestrator;
-  /** Defaults to the Camunda 7 adapter. */
+  /** Defaults to the Camunda 7 adapter, which the daemon closes when it stops. */
   engine?: EngineAdapter;
 }
 
+/** A task the daemon fetched and has not finished with. */
+interface InFlight extends KeptLock {
+  variables: Variables;
+  hold: Hold;
+  /** Set when the task was given back at shutdown: its late outcome is dropped. */
+  unlocked: boolean;
+  stopKeeping: () => void;
+  done: Promise<void>;
+}
+
 /**
- * The worker daemon: fetches tasks from the engine, routes and dispatches
- * each through the orchestrator, and reports its outcome. A task's own
- * errors always end in a reported failure, never in a lock left to expire.
+ * The worker daemon: fetch loops lock tasks as capacity allows, each task
+ * is routed and dispatched through the orchestrator with its lock kept
+ * alive, and its outcome is reported. A task's own errors always end in a
+ * reported failure, never in a lock left to expire.
  */
 export class Daemon {
   readonly #config: RouterConfig;
   readonly #logger: Logger;
   readonly orchestrator: ServiceOrchestrator;
   readonly #engine: EngineAdapter;
-  readonly #inFlight = new Map<string, { task: Task; done: Promise<void> }>();
-  /** Tasks given back at shutdown: their late outcomes are dropped, since the engine may have handed them to another worker. */
-  readonly #unlocked = new Set<string>();
+  readonly #ownsEngine: boolean;
+  readonly #ledger: CapacityLedger;
+  readonly #keeper: LockKeeper;
+  readonly #loops: FetchLoop[];
+  readonly #inFlight = new Map<string, InFlight>();
+  /** Unlocks under way for tasks that arrived while stopping or were deferred. */
+  readonly #unlocks = new Set<Promise<void>>();
   #state: DaemonState = 'created';
   #stopping: Promise<void> | undefined;
+  #forceStop: (() => void) | undefined;
+  #forced = false;
 
   constructor(options: DaemonOptions) {
     this.#config = options.config;
     this.#logger = options.logger;
     this.orchestrator = options.orchestrator ?? new ServiceOrchestrator({ config: options.config, logger: options.logger });
-    this.#engine = options.engine ?? new Camunda7Adapter(options.config, options.logger, {
-      maxParallelTasks: maxParallelTasks(options.config),
+
+    const groups = groupTopics(this.#config.topics);
+    this.#ownsEngine = options.engine === undefined;
+    this.#engine = options.engine ?? new Camunda7Adapter(options.config.engine, {
+      connections: groups.size + REPORT_CONNECTIONS,
       observe: (call, milliseconds) => this.orchestrator.recordEngineCall(call, milliseconds),
     });
+
+    const dispatcher = this.orchestrator.dispatcher;
+    this.#ledger = new CapacityLedger(dispatcher, this.#config.topics, laneOfTopic);
+    dispatcher.onBreakerChange(() => this.#ledger.notify());
+
+    this.#keeper = new LockKeeper({
+      engine: this.#engine,
+      workerId: this.#config.engine.workerId,
+      extendAt: this.#config.engine.extendLockAt,
+      logger: this.#logger,
+      onExtended: () => this.orchestrator.recordDaemonEvent('lockExtensions'),
+      onFailed: () => this.orchestrator.recordDaemonEvent('lockExtensionFailures'),
+    });
+
+    this.#loops = [...groups].map(([name, topics]) => new FetchLoop({
+      name,
+      topics,
+      engine: this.#engine,
+      engineOptions: this.#config.engine,
+      ledger: this.#ledger,
+      logger: this.#logger,
+      deliver: (fetched, hold) => this.#deliver(fetched, hold),
+      onPause: () => this.orchestrator.recordDaemonEvent('fetchPauses'),
+    }));
   }
 
   get state(): DaemonState {
@@ -61,11 +116,22 @@ export class Daemon {
     return this.#inFlight.size;
   }
 
+  /** Returns what each fetch loop does now, keyed by its lane (a service, `(handlers)` or `(activity-routed)`). */
+  fetchStates(): Record<string, FetchLoopState> {
+    const states: Record<string, FetchLoopState> = {};
+    for (const loop of this.#loops) {
+      states[loop.name] = loop.state;
+    }
+    return states;
+  }
+
   start(): void {
     if (this.#state !== 'created') {
       throw new IllegalStateError(`Daemon.start() called in state ${this.#state}; create a new daemon`);
     }
-    this.#engine.start((task, variables) => this.#onTask(task, variables));
+    for (const loop of this.#loops) {
+      loop.start();
+    }
     this.#setState('running', {
       engine: this.#config.engine.baseUrl,
       workerId: this.#config.engine.workerId,
@@ -74,30 +140,48 @@ export class Daemon {
   }
 
   /**
-   * Stops fetching, lets tasks in flight finish within the grace period,
-   * gives back the ones still running after it, and closes connections.
-   * Safe to call twice: the second call waits for the first.
+   * Stops fetching, gives back the tasks fetched but not started, lets the
+   * running ones finish within the grace period, gives back those still
+   * running after it, and closes connections. Safe to call twice: the
+   * second call waits for the first.
    */
   stop(gracePeriodMs = this.#config.shutdown.gracePeriodMs): Promise<void> {
     this.#stopping ??= this.#stop(gracePeriodMs);
     return this.#stopping;
   }
 
+  /**
+   * Stops now: running tasks are given back at once and their requests
+   * aborted. Still waits for outstanding fetches, so that the tasks they
+   * lock are given back too. Safe to call during or after {@link stop}.
+   */
+  forceStop(): Promise<void> {
+    this.#forced = true;
+    this.#forceStop?.();
+    return this.stop(0);
+  }
+
   async #stop(gracePeriodMs: number): Promise<void> {
     if (this.#state === 'created') {
       await this.orchestrator.close();
+      await this.#closeEngine();
       this.#setState('stopped', {});
       return;
     }
     this.#setState('stopping', { tasksInFlight: this.#inFlight.size, gracePeriodMs });
 
     try {
-      await this.#engine.stopFetching();
+      this.orchestrator.dispatcher.stopStarting();
+      const loopsStopped = Promise.all(this.#loops.map((loop) => loop.stop()));
       const drained = await this.#drain(gracePeriodMs);
       if (!drained) {
         await this.#unlockRemaining();
       }
       await this.orchestrator.close({ force: !drained });
+      await loopsStopped;
+      await this.#settleInFlight();
+      await Promise.allSettled([...this.#unlocks]);
+      await this.#closeEngine();
       this.#setState('stopped', { tasksProcessed: this.orchestrator.getMetrics().orchestratorMetrics.tasksProcessed });
     } catch (error) {
       this.#setState('failed', { err: error });
@@ -105,47 +189,103 @@ export class Daemon {
     }
   }
 
+  /** Waits until no task is in flight, the grace period ends, or a forced stop; resolves whether all finished. */
   async #drain(gracePeriodMs: number): Promise<boolean> {
+    const forced = new Promise<void>((resolve) => {
+      this.#forceStop = resolve;
+      if (this.#forced) {
+        resolve();
+      }
+    });
     const deadline = Date.now() + gracePeriodMs;
-    while (this.#inFlight.size > 0 && Date.now() < deadline) {
-      const pending = [...this.#inFlight.values()].map((entry) => entry.done);
-      await Promise.race([Promise.allSettled(pending), delay(Math.max(0, deadline - Date.now()))]);
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, gracePeriodMs);
+    });
+
+    try {
+      while (this.#inFlight.size > 0 && Date.now() < deadline && !this.#forced) {
+        const pending = [...this.#inFlight.values()].map((entry) => entry.done);
+        await Promise.race([Promise.allSettled(pending), graceOver, forced]);
+      }
+    } finally {
+      clearTimeout(timer);
     }
     return this.#inFlight.size === 0;
   }
 
   async #unlockRemaining(): Promise<void> {
-    const remaining = [...this.#inFlight.values()].map((entry) => entry.task);
-    for (const task of remaining) {
-      this.#unlocked.add(task.id);
+    const remaining = [...this.#inFlight.values()];
+    for (const entry of remaining) {
+      entry.unlocked = true;
+      entry.stopKeeping();
     }
-    this.#logger.warn({ tasks: remaining.length }, 'grace period over; unlocking tasks still running');
-    await Promise.allSettled(remaining.map(async (task) => {
-      try {
-        await this.#engine.unlock(task);
-      } catch (error) {
-        this.#logger.warn({ err: error, taskId: task.id }, 'unlock failed; the task returns to the engine when its lock expires');
-      }
-    }));
+    this.#logger.warn({ tasks: remaining.length, forced: this.#forced }, 'unlocking tasks still running');
+    await Promise.allSettled(remaining.map((entry) => this.#unlock(entry.task)));
   }
 
-  #onTask(task: Task, variables: Variables): Promise<void> {
+  /** Waits, briefly, for the aborted tasks to settle, so no lock keeper outlives the daemon. */
+  async #settleInFlight(): Promise<void> {
+    const pending = [...this.#inFlight.values()];
+    for (const entry of pending) {
+      entry.stopKeeping();
+    }
+    await Promise.allSettled(pending.map((entry) => entry.done));
+  }
+
+  async #closeEngine(): Promise<void> {
+    if (this.#ownsEngine) {
+      await this.#engine.close();
+    }
+  }
+
+  #deliver({ task, variables }: FetchedTask, hold: Hold): void {
     if (this.#state !== 'running') {
       // A fetch that was outstanding when stop() began can still deliver tasks: give them straight back.
-      return this.#engine.unlock(task).catch((error: unknown) => {
-        this.#logger.warn({ err: error, taskId: task.id }, 'unlock during shutdown failed');
-      });
+      this.#ledger.release(hold);
+      this.#trackUnlock(task);
+      return;
     }
 
-    const done = this.#process(task, variables).finally(() => this.#inFlight.delete(task.id));
-    this.#inFlight.set(task.id, { task, done });
-    return done;
+    const existing = this.#inFlight.get(task.id);
+    if (existing !== undefined) {
+      // The lock expired and the engine handed the task to this worker again: keep the running dispatch, with the new lock.
+      this.#ledger.release(hold);
+      existing.lockExpiresAt = task.lockExpiresAt ?? existing.lockExpiresAt;
+      existing.lost = false;
+      this.#logger.info({ taskId: task.id, topic: task.topic }, 'task fetched again while still running; keeping the running dispatch');
+      return;
+    }
+
+    const lockDurationMs = this.#topicLockDuration(task.topic);
+    const entry: InFlight = {
+      task,
+      variables,
+      hold,
+      lockDurationMs,
+      lockExpiresAt: task.lockExpiresAt ?? Date.now() + lockDurationMs,
+      lost: false,
+      unlocked: false,
+      stopKeeping: () => {},
+      done: Promise.resolve(),
+    };
+    entry.stopKeeping = this.#keeper.keep(entry);
+    entry.done = this.#process(entry).finally(() => {
+      entry.stopKeeping();
+      this.#ledger.release(entry.hold);
+      this.#inFlight.delete(task.id);
+    });
+    this.#inFlight.set(task.id, entry);
   }
 
-  async #process(task: Task, variables: Variables): Promise<void> {
+  async #process(entry: InFlight): Promise<void> {
+    const { task } = entry;
     let outcome: RoutedOutcome;
     try {
-      outcome = await this.orchestrator.routeTask(task, variables);
+      outcome = await this.orchestrator.routeTask(task, entry.variables, {
+        onRoute: (route) => this.#ledger.routed(entry.hold, laneOfRoute(route)),
+        retryDeadline: entry.lockExpiresAt - LOCK_SAFETY_MARGIN_MS,
+      });
     } catch (error) {
       outcome = {
         kind: 'failure',
@@ -154,15 +294,32 @@ export class Daemon {
         retryable: true,
       };
     }
-    if (this.#unlocked.has(task.id)) {
+
+    if (entry.unlocked) {
       this.#logger.debug({ taskId: task.id, outcome: outcome.kind }, 'outcome dropped: the task was unlocked at shutdown');
       return;
     }
-    await this.#report(task, outcome);
+    if (entry.lost) {
+      this.#dropLateResult(task, outcome);
+      return;
+    }
+    if (outcome.kind === 'deferred') {
+      entry.stopKeeping();
+      this.#logger.info({ taskId: task.id, topic: task.topic, reason: outcome.reason }, 'task deferred; unlocking it');
+      await this.#unlock(task);
+      return;
+    }
+    await this.#report(entry, outcome);
+  }
+
+  #dropLateResult(task: Task, outcome: RoutedOutcome): void {
+    this.orchestrator.recordDaemonEvent('lateResultsDropped');
+    this.#logger.info({ taskId: task.id, topic: task.topic, outcome: outcome.kind }, 'late result dropped: the task is gone or locked by another worker');
   }
 
   /** Reports an outcome, retrying transient engine errors until shortly before the lock expires. */
-  async #report(task: Task, outcome: RoutedOutcome): Promise<void> {
+  async #report(entry: InFlight, outcome: RoutedOutcome): Promise<void> {
+    const { task } = entry;
     const log = this.#logger.child({
       taskId: task.id,
       topic: task.topic,
@@ -170,20 +327,32 @@ export class Daemon {
       processInstanceId: task.processInstanceId,
       definitionId: task.processDefinitionId,
     });
-    const deadline = (task.lockExpiresAt ?? Date.now() + this.#config.engine.lockDurationMs) - LOCK_SAFETY_MARGIN_MS;
+    let report = outcome;
 
     for (let attempt = 0, pause = REPORT_RETRY_MS.initial; ; attempt += 1, pause = Math.min(pause * 2, REPORT_RETRY_MS.max)) {
       try {
-        await this.#send(task, outcome, log);
+        await this.#send(task, report, log);
         return;
       } catch (error) {
-        const retry = isTransientEngineError(error) && Date.now() + pause < deadline;
+        if (isRejectedTaskCall(error)) {
+          if (await this.#isGone(task)) {
+            this.#dropLateResult(task, report);
+            return;
+          }
+          if (report.kind !== 'failure') {
+            // The engine refused the outcome itself (e.g. a variable it cannot store): report that as the task's failure.
+            log.warn({ err: error, outcome: report.kind }, 'the engine rejected the task outcome; reporting a failure instead');
+            report = { kind: 'failure', message: `the engine rejected the ${report.kind} outcome: ${errorMessage(error)}`, details: undefined, retryable: true };
+            continue;
+          }
+        }
+        const retry = isTransientEngineError(error) && Date.now() + pause < entry.lockExpiresAt - LOCK_SAFETY_MARGIN_MS;
         if (!retry) {
-          log.error({ err: error, outcome: outcome.kind, attempts: attempt + 1 }, 'reporting the task outcome failed; the engine hands the task out again when its lock expires');
+          log.error({ err: error, outcome: report.kind, attempts: attempt + 1 }, 'reporting the task outcome failed; the engine hands the task out again when its lock expires');
           return;
         }
         if (attempt === 0) {
-          log.warn({ err: error, outcome: outcome.kind }, 'reporting the task outcome failed; retrying');
+          log.warn({ err: error, outcome: report.kind }, 'reporting the task outcome failed; retrying');
         }
         await delay(pause);
       }
@@ -206,7 +375,39 @@ export class Daemon {
         log.warn({ reason: outcome.message, retriesLeft: report.retries, retryTimeoutMs: report.retryTimeoutMs }, 'task failed');
         return;
       }
+      case 'deferred':
+        await this.#engine.unlock(task);
+        return;
     }
+  }
+
+  /** Whether the engine no longer has the task locked by this worker: it ended, or another worker holds it. */
+  async #isGone(task: Task): Promise<boolean> {
+    try {
+      const lock = await this.#engine.lockOf(task.id);
+      return lock === undefined || lock.workerId !== this.#config.engine.workerId;
+    } catch (error) {
+      this.#logger.warn({ err: error, taskId: task.id }, 'reading the task lock failed');
+      return false;
+    }
+  }
+
+  #trackUnlock(task: Task): void {
+    const unlock = this.#unlock(task).finally(() => this.#unlocks.delete(unlock));
+    this.#unlocks.add(unlock);
+  }
+
+  async #unlock(task: Task): Promise<void> {
+    try {
+      await this.#engine.unlock(task);
+      this.orchestrator.recordDaemonEvent('tasksUnlocked');
+    } catch (error) {
+      this.#logger.warn({ err: error, taskId: task.id }, 'unlock failed; the task returns to the engine when its lock expires');
+    }
+  }
+
+  #topicLockDuration(topic: string): number {
+    return this.#config.topics.find((candidate) => candidate.topic === topic)?.lockDurationMs ?? this.#config.engine.lockDurationMs;
   }
 
   #setState(state: DaemonState, fields: Record<string, unknown>): void {
@@ -215,16 +416,30 @@ export class Daemon {
   }
 }
 
-/** How many tasks may be locked and running at once: the sum of the services' queues, plus handlers. */
-function maxParallelTasks(config: RouterConfig): number {
-  let capacity = 0;
-  for (const service of config.services.values()) {
-    capacity += service.maxConcurrent;
+/** Returns the lane of a topic's tasks, unless an activity names another service. */
+function laneOfTopic(topic: TopicOptions): string | undefined {
+  if (topic.handler !== undefined) {
+    return HANDLER_LANE;
   }
-  if (config.topics.some((topic) => topic.handler !== undefined)) {
-    capacity += 32;
+  return topic.service;
+}
+
+function laneOfRoute(route: Route): string {
+  return route.kind === 'handler' ? HANDLER_LANE : route.service;
+}
+
+/** Topics grouped by their lane; each group gets one fetch loop. */
+function groupTopics(topics: readonly TopicOptions[]): Map<string, TopicOptions[]> {
+  const groups = new Map<string, TopicOptions[]>();
+  for (const topic of topics) {
+    const lane = laneOfTopic(topic) ?? ACTIVITY_ROUTED;
+    groups.set(lane, [...(groups.get(lane) ?? []), topic]);
   }
-  return Math.max(config.engine.maxTasks, Math.min(capacity, 10_000));
+  return groups;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function delay(milliseconds: number): Promise<void> {

@@ -1,31 +1,45 @@
-import type { FailureReport, Task, Variables } from './types.ts';
-
-/** Called for every task the engine hands out; resolves once its outcome was reported. */
-export type TaskListener = (task: Task, variables: Variables) => Promise<void>;
+import { EngineRequestError } from '../errors.ts';
+import type { FailureReport, FetchRequest, FetchedTask, Task, TaskLock, Variables } from './types.ts';
 
 /**
  * What the daemon needs of an engine. One implementation per engine; code
- * above this interface speaks only of tasks and outcomes.
+ * above this interface speaks only of tasks and outcomes. Every call rejects
+ * with {@link EngineRequestError}; its `status` is undefined when no HTTP
+ * response arrived.
  */
 export interface EngineAdapter {
-  /** Subscribes to the configured topics and starts fetching tasks. */
-  start(listener: TaskListener): void;
-  /** Stops fetching; resolves once no fetch request is outstanding, so no task gets locked after it. */
-  stopFetching(): Promise<void>;
+  /** Locks and returns up to `request.maxTasks` tasks of the given topics. */
+  fetchAndLock(request: FetchRequest): Promise<FetchedTask[]>;
   complete(task: Task, variables: Variables): Promise<void>;
   bpmnError(task: Task, errorCode: string, message: string | undefined, variables: Variables): Promise<void>;
   fail(task: Task, report: FailureReport): Promise<void>;
+  /** Sets the task's lock to expire `durationMs` from now. */
   extendLock(task: Task, durationMs: number): Promise<void>;
   /** Gives a task back to the engine without reporting an outcome. */
   unlock(task: Task): Promise<void>;
+  /** Reads who holds a task's lock now; undefined when the task no longer exists. */
+  lockOf(taskId: string): Promise<TaskLock | undefined>;
+  /** Closes the connections. Safe to call twice. */
+  close(): Promise<void>;
 }
 
-/** Classifies an engine call error: transient ones are worth retrying while the lock lasts. */
+/** Classifies an engine call error: transient ones (no response, 429, 502, 503, 504) are worth retrying while the lock lasts. */
 export function isTransientEngineError(error: unknown): boolean {
-  const status = (error as { httpStatusCode?: unknown; status?: unknown }).httpStatusCode
-    ?? (error as { status?: unknown }).status;
+  const status = error instanceof EngineRequestError
+    ? error.status
+    : (error as { httpStatusCode?: unknown; status?: unknown } | undefined)?.status;
   if (typeof status === 'number') {
     return status === 429 || status === 502 || status === 503 || status === 504;
   }
   return true;
+}
+
+/**
+ * Whether the engine rejected a call on a task with a client error (400 or
+ * 404). That happens when the task no longer exists, when another worker
+ * holds its lock, and for invalid requests; the daemon then reads the task's
+ * lock to tell these apart.
+ */
+export function isRejectedTaskCall(error: unknown): boolean {
+  return error instanceof EngineRequestError && (error.status === 400 || error.status === 404);
 }

@@ -69,6 +69,7 @@ services:
     baseUrl: ${server.url}/api
     timeout: 300ms
     maxConcurrent: 2
+    retry: { maxAttempts: 1 }
     auth: { type: bearer, token: t0k3n }
     headers: { x-tenant: acme }
 topics:
@@ -148,6 +149,7 @@ topics:
 
     expect(outcome.kind).toBe('failure');
     expect(outcome.kind === 'failure' && outcome.message).toMatch(/timed out after 300 ms/);
+    expect(outcome.kind === 'failure' && outcome.transient).toBe(true);
   });
 
   test('non-JSON 2xx body lands in the result variable', async () => {
@@ -156,12 +158,12 @@ topics:
     expect(outcome).toEqual({ kind: 'complete', variables: { reserveResponse: 'ok' } });
   });
 
-  test('connection refused is a failure', async () => {
+  test('connection refused is a transient failure', async () => {
     const closed = await startTestServer(() => undefined);
     await closed.close();
     const refused = parseConfig(`
 engine: { baseUrl: http://127.0.0.1:1/engine-rest }
-services: { gone: { baseUrl: '${closed.url}' } }
+services: { gone: { baseUrl: '${closed.url}', retry: { maxAttempts: 1 } } }
 topics: [{ topic: t, service: gone }]
 `, { env: {} });
     const local = new Dispatcher(refused);
@@ -171,6 +173,7 @@ topics: [{ topic: t, service: gone }]
 
     expect(outcome.kind).toBe('failure');
     expect(outcome.kind === 'failure' && outcome.message).toMatch(/ECONNREFUSED/);
+    expect(outcome.kind === 'failure' && outcome.transient).toBe(true);
   });
 
   test('handler module result completes the task', async () => {

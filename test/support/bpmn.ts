@@ -6,6 +6,11 @@ export interface TaskSpec {
   properties?: Record<string, string>;
   /** Adds an error boundary event catching this code, leading to an end event `<id>_Caught`. */
   catchErrorCode?: string;
+  /**
+   * `camunda:taskPriority` of the task: a number, or an expression such as
+   * `${priority}` that the engine evaluates per instance.
+   */
+  priority?: number | string;
 }
 
 function escapeXml(text: string): string {
@@ -27,7 +32,8 @@ export function linearProcess(processId: string, tasks: readonly TaskSpec[]): st
       .map(([name, value]) => `<camunda:property name="${escapeXml(name)}" value="${escapeXml(value)}" />`)
       .join('');
     const extension = properties === '' ? '' : `<bpmn:extensionElements><camunda:properties>${properties}</camunda:properties></bpmn:extensionElements>`;
-    elements.push(`<bpmn:serviceTask id="${task.id}" camunda:type="external" camunda:topic="${escapeXml(task.topic)}">${extension}</bpmn:serviceTask>`);
+    const priority = task.priority === undefined ? '' : ` camunda:taskPriority="${escapeXml(String(task.priority))}"`;
+    elements.push(`<bpmn:serviceTask id="${task.id}" camunda:type="external" camunda:topic="${escapeXml(task.topic)}"${priority}>${extension}</bpmn:serviceTask>`);
     flows.push(`<bpmn:sequenceFlow id="Flow_${previous}_${task.id}" sourceRef="${previous}" targetRef="${task.id}" />`);
 
     if (task.catchErrorCode !== undefined) {

@@ -1,166 +1,187 @@
-import { Client, Variables as ClientVariables, type ExternalTask, type TaskService } from 'camunda-external-task-client-js';
+import { Pool } from 'undici';
 
-import type { RouterConfig } from '../../config/types.ts';
-import type { Logger } from '../../telemetry/logger.ts';
-import type { EngineAdapter, TaskListener } from '../adapter.ts';
-import type { FailureReport, Task, Variables } from '../types.ts';
-import { fromExternalTask } from './task.ts';
+import type { EngineOptions } from '../../config/types.ts';
+import { EngineRequestError } from '../../errors.ts';
+import type { EngineAdapter } from '../adapter.ts';
+import type { FailureReport, FetchRequest, FetchedTask, Task, TaskLock, Variables } from '../types.ts';
+import { fromExternalTask, type ExternalTaskJson } from './task.ts';
+import { fromTypedValues, toTypedValues, type TypedValue } from './variables.ts';
 
-/** Bounds of the pause between fetches while the engine is unreachable; it doubles from the lower to the upper. */
-const MIN_FETCH_BACKOFF_MS = 500;
-const MAX_FETCH_BACKOFF_MS = 30_000;
+/** Largest fetch-and-lock response accepted: 1000 tasks with their variables. */
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/** Idle time after which a keep-alive connection to the engine is closed. */
+const KEEP_ALIVE_MS = 30_000;
 
 /** Observer of the engine calls made, for metrics. */
 export type EngineCallObserver = (call: string, milliseconds: number) => void;
 
+interface ExternalTaskWithVariables extends ExternalTaskJson {
+  variables?: Record<string, TypedValue>;
+}
+
 /**
- * Camunda 7 / Operaton adapter over camunda-external-task-client-js: one
- * client long-polls fetch-and-lock for every configured topic; outcomes go
- * back through its task service.
+ * Camunda 7 / Operaton adapter: the external-task calls of the REST API over
+ * one undici keep-alive pool. The daemon's fetch loops decide what to fetch
+ * and when; this class only makes the calls. Each call rejects with
+ * {@link EngineRequestError}, whose `status` is the HTTP status, or
+ * undefined when no response arrived.
  */
 export class Camunda7Adapter implements EngineAdapter {
-  readonly #config: RouterConfig;
-  readonly #logger: Logger;
-  readonly #client: Client;
+  readonly #engine: EngineOptions;
+  readonly #pool: Pool;
+  readonly #basePath: string;
+  readonly #headers: Record<string, string>;
   readonly #observe: EngineCallObserver;
-  #consecutiveFetchErrors = 0;
-  #fetchInFlight: Promise<void> | undefined;
-  #finishFetch: (() => void) | undefined;
 
-  constructor(config: RouterConfig, logger: Logger, options: { maxParallelTasks: number; observe?: EngineCallObserver }) {
-    this.#config = config;
-    this.#logger = logger;
-    this.#observe = options.observe ?? (() => {});
-    const { engine } = config;
-
-    this.#client = new Client({
-      baseUrl: engine.baseUrl,
-      workerId: engine.workerId,
-      maxTasks: engine.maxTasks,
-      maxParallelExecutions: options.maxParallelTasks,
-      interval: engine.pollIntervalMs,
-      lockDuration: engine.lockDurationMs,
-      asyncResponseTimeout: engine.asyncResponseTimeoutMs,
-      autoPoll: false,
-      usePriority: true,
-      interceptors: (request) => ({
-        ...request,
-        headers: { ...(request.headers as Record<string, string> | undefined), ...authHeader(config) },
-        retry: { limit: 0 },
-        timeout: { request: engine.asyncResponseTimeoutMs + engine.requestTimeoutMs },
-      }),
+  /**
+   * `connections` bounds the keep-alive pool. Each fetch loop keeps one
+   * connection busy during its long poll, so it must exceed the number of loops.
+   */
+  constructor(engine: EngineOptions, options: { connections: number; observe?: EngineCallObserver }) {
+    this.#engine = engine;
+    const url = new URL(engine.baseUrl);
+    this.#basePath = url.pathname.replace(/\/+$/, '');
+    this.#pool = new Pool(url.origin, {
+      connections: options.connections,
+      keepAliveTimeout: KEEP_ALIVE_MS,
+      maxResponseSize: MAX_RESPONSE_BYTES,
     });
-    this.#watchFetches();
-  }
-
-  start(listener: TaskListener): void {
-    for (const topic of this.#config.topics) {
-      this.#client.subscribe(topic.topic, { lockDuration: topic.lockDurationMs }, async ({ task }) => {
-        await listener(fromExternalTask(task), readVariables(task));
-      });
+    this.#headers = { accept: 'application/json', 'content-type': 'application/json' };
+    if (engine.auth !== undefined) {
+      this.#headers.authorization = `Basic ${Buffer.from(`${engine.auth.username}:${engine.auth.password}`).toString('base64')}`;
     }
-    this.#logger.debug({ topics: this.#config.topics.map((topic) => topic.topic) }, 'engine adapter subscribed');
-    this.#client.start();
+    this.#observe = options.observe ?? (() => {});
   }
 
-  async stopFetching(): Promise<void> {
-    this.#client.stop();
-    await this.#fetchInFlight;
+  /** `POST /external-task/fetchAndLock`, ordered by task priority. */
+  async fetchAndLock(request: FetchRequest): Promise<FetchedTask[]> {
+    const body = {
+      workerId: this.#engine.workerId,
+      maxTasks: request.maxTasks,
+      usePriority: true,
+      asyncResponseTimeout: request.asyncResponseTimeoutMs > 0 ? request.asyncResponseTimeoutMs : undefined,
+      topics: request.topics.map((topic) => ({ topicName: topic.topic, lockDuration: topic.lockDurationMs })),
+    };
+    const timeoutMs = request.asyncResponseTimeoutMs + this.#engine.requestTimeoutMs;
+    const tasks = await this.#call('fetchAndLock', 'POST', '/external-task/fetchAndLock', body, timeoutMs) as ExternalTaskWithVariables[];
+    return tasks.map((task) => ({ task: fromExternalTask(task), variables: fromTypedValues(task.variables) }));
   }
 
-  complete(task: Task, variables: Variables): Promise<void> {
-    return this.#call('complete', (service) => service.complete(task, toClientVariables(variables)));
+  async complete(task: Task, variables: Variables): Promise<void> {
+    await this.#taskCall('complete', task, { workerId: this.#engine.workerId, variables: toTypedValues(variables) });
   }
 
-  bpmnError(task: Task, errorCode: string, message: string | undefined, variables: Variables): Promise<void> {
-    return this.#call('bpmnError', (service) => service.handleBpmnError(task, errorCode, message, toClientVariables(variables)));
+  async bpmnError(task: Task, errorCode: string, message: string | undefined, variables: Variables): Promise<void> {
+    await this.#taskCall('bpmnError', task, {
+      workerId: this.#engine.workerId,
+      errorCode,
+      errorMessage: message,
+      variables: toTypedValues(variables),
+    });
   }
 
-  fail(task: Task, report: FailureReport): Promise<void> {
-    return this.#call('failure', (service) => service.handleFailure(task, {
+  async fail(task: Task, report: FailureReport): Promise<void> {
+    await this.#taskCall('failure', task, {
+      workerId: this.#engine.workerId,
       errorMessage: report.message,
       errorDetails: report.details,
       retries: report.retries,
       retryTimeout: report.retryTimeoutMs,
-    }));
+    });
   }
 
-  extendLock(task: Task, durationMs: number): Promise<void> {
-    return this.#call('extendLock', (service) => service.extendLock(task, durationMs));
+  async extendLock(task: Task, durationMs: number): Promise<void> {
+    await this.#taskCall('extendLock', task, { workerId: this.#engine.workerId, newDuration: durationMs });
   }
 
-  unlock(task: Task): Promise<void> {
-    return this.#call('unlock', (service) => service.unlock(task));
+  async unlock(task: Task): Promise<void> {
+    await this.#taskCall('unlock', task, undefined);
   }
 
-  async #call(name: string, call: (service: TaskService) => Promise<void>): Promise<void> {
-    const service = this.#client.taskService;
-    const started = performance.now();
+  /** `GET /external-task/{id}`: the task's current lock, or undefined when the task no longer exists. */
+  async lockOf(taskId: string): Promise<TaskLock | undefined> {
     try {
-      await call(service);
-    } finally {
-      this.#observe(name, performance.now() - started);
+      const task = await this.#call('lockOf', 'GET', `/external-task/${encodeURIComponent(taskId)}`, undefined, this.#engine.requestTimeoutMs) as ExternalTaskJson;
+      const expiresAt = task.lockExpirationTime ? Date.parse(task.lockExpirationTime) : Number.NaN;
+      return { workerId: task.workerId ?? undefined, expiresAt: Number.isNaN(expiresAt) ? undefined : expiresAt };
+    } catch (error) {
+      if (error instanceof EngineRequestError && error.status === 404) {
+        return undefined;
+      }
+      throw error;
     }
   }
 
-  /**
-   * Tracks the outstanding fetch, and adapts the pause between fetches:
-   * none after a full batch or with long polling, the configured interval
-   * otherwise, and an exponential backoff with jitter while the engine fails.
-   */
-  #watchFetches(): void {
-    const { engine } = this.#config;
-    let fetchStarted = 0;
+  /** Closes the pool; an outstanding long poll is aborted. Safe to call twice. */
+  async close(): Promise<void> {
+    if (!this.#pool.closed && !this.#pool.destroyed) {
+      await this.#pool.destroy();
+    }
+  }
 
-    this.#client.on('poll:start', () => {
-      fetchStarted = performance.now();
-      this.#fetchInFlight = new Promise((resolve) => {
-        this.#finishFetch = resolve;
+  #taskCall(name: string, task: Task, body: unknown): Promise<unknown> {
+    return this.#call(name, 'POST', `/external-task/${encodeURIComponent(task.id)}/${name}`, body, this.#engine.requestTimeoutMs);
+  }
+
+  async #call(name: string, method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<unknown> {
+    const url = `${this.#engine.baseUrl}${path}`;
+    const started = performance.now();
+    // Every request declares a JSON content type, so a POST without parameters sends `{}`.
+    let payload: string | undefined;
+    if (body !== undefined) {
+      payload = JSON.stringify(body);
+    } else if (method === 'POST') {
+      payload = '{}';
+    }
+
+    let status: number;
+    let text: string;
+    try {
+      const response = await this.#pool.request({
+        method,
+        path: `${this.#basePath}${path}`,
+        headers: this.#headers,
+        body: payload,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
       });
-    });
+      status = response.statusCode;
+      text = await response.body.text();
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new EngineRequestError(`${method} ${url} failed: ${reason}; check that the engine is running and engine.baseUrl is right`, undefined, { cause: error });
+    } finally {
+      this.#observe(name, performance.now() - started);
+    }
 
-    this.#client.on('poll:success', (tasks: unknown[]) => {
-      this.#observe('fetchAndLock', performance.now() - fetchStarted);
-      if (this.#consecutiveFetchErrors > 0) {
-        this.#logger.info({ failedFetches: this.#consecutiveFetchErrors }, 'engine reachable again');
-      }
-      this.#consecutiveFetchErrors = 0;
-      // A long poll already waits for tasks on the engine side, so only a plain fetch needs a pause.
-      const waitsOnEngine = engine.asyncResponseTimeoutMs > 0;
-      this.#client.options.interval = tasks.length >= engine.maxTasks || waitsOnEngine ? 0 : engine.pollIntervalMs;
-      this.#finishFetch?.();
-    });
-
-    this.#client.on('poll:error', (error: unknown) => {
-      this.#observe('fetchAndLock', performance.now() - fetchStarted);
-      this.#consecutiveFetchErrors += 1;
-      const base = Math.max(engine.pollIntervalMs, MIN_FETCH_BACKOFF_MS);
-      const backoff = Math.min(MAX_FETCH_BACKOFF_MS, base * 2 ** Math.min(this.#consecutiveFetchErrors - 1, 16));
-      this.#client.options.interval = Math.round(backoff / 2 + Math.random() * (backoff / 2));
-      if (this.#consecutiveFetchErrors === 1) {
-        this.#logger.warn({ err: error, retryInMs: this.#client.options.interval }, 'engine fetch failed; backing off until it answers');
-      }
-      this.#finishFetch?.();
-    });
+    if (status === 401 || status === 403) {
+      throw new EngineRequestError(`${method} ${url} was refused with HTTP ${status}; check engine.auth`, status);
+    }
+    if (status < 200 || status >= 300) {
+      throw new EngineRequestError(`${method} ${url} returned HTTP ${status}: ${engineMessage(text)}`, status);
+    }
+    if (status === 204 || text.length === 0) {
+      return undefined;
+    }
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new EngineRequestError(`${method} ${url} returned a body that is not JSON: ${text.slice(0, 200)}`, status);
+    }
   }
 }
 
-function authHeader(config: RouterConfig): Record<string, string> {
-  const { auth } = config.engine;
-  if (auth === undefined) {
-    return {};
+/** The `message` of the engine's JSON error body, or the start of the body. */
+function engineMessage(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { type?: unknown; message?: unknown };
+    if (typeof parsed.message === 'string') {
+      return typeof parsed.type === 'string' ? `${parsed.type}: ${parsed.message}` : parsed.message;
+    }
+  } catch {
+    // Not JSON: fall through to the raw text.
   }
-  return { Authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` };
-}
-
-function readVariables(task: ExternalTask): Variables {
-  return task.variables.getAll();
-}
-
-function toClientVariables(variables: Variables): ClientVariables {
-  const converted = new ClientVariables();
-  for (const [name, value] of Object.entries(variables)) {
-    converted.set(name, value);
-  }
-  return converted;
+  return text.slice(0, 500);
 }

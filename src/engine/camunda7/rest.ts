@@ -7,9 +7,9 @@ import { EngineRequestError } from '../../errors.ts';
 const MAX_XML_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 /**
- * The Camunda 7 / Operaton REST calls the daemon makes itself, over one
- * keep-alive pool: fetching definition XML. Task polling and completion go
- * through camunda-external-task-client-js.
+ * The Camunda 7 / Operaton REST calls for definitions, over one keep-alive
+ * pool: fetching definition XML. Task polling and outcome reports go through
+ * `Camunda7Adapter` in adapter.ts.
  */
 export class Camunda7Rest {
   readonly #engine: EngineOptions;
