@@ -233,6 +233,18 @@ describe('namespace resolution', () => {
   test('bpmn prefix on foreign namespace ignored', () => {
     expect(model.activities.has('ForeignTask')).toBe(false);
   });
+
+  test.each(['semantic', 'bpmn2', 'model'])('%s prefix with operaton prefix on Camunda namespace', (prefix) => {
+    const xml = `<${prefix}:definitions xmlns:${prefix}="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:operaton="http://camunda.org/schema/1.0/bpmn" targetNamespace="x">
+  <${prefix}:process id="p"><${prefix}:serviceTask id="t" operaton:topic="charge"><${prefix}:extensionElements>
+    <operaton:properties><operaton:property name="service" value="payments" /></operaton:properties>
+  </${prefix}:extensionElements></${prefix}:serviceTask></${prefix}:process>
+</${prefix}:definitions>`;
+    const task = parseDefinition(xml).activities.get('t');
+
+    expect(task?.topic).toBe('charge');
+    expect({ ...task?.properties }).toEqual({ service: 'payments' });
+  });
 });
 
 describe('input forms', () => {
