@@ -17,6 +17,7 @@ import type {
   RetryOptions,
   RouterConfig,
   ServiceOptions,
+  TelemetryConfig,
   TopicOptions,
 } from './types.ts';
 
@@ -194,6 +195,7 @@ function compile(
     topics: Object.freeze(topics),
     cache: compileCaches(config.cache),
     definitions: Object.freeze({ ...config.definitions }),
+    telemetry: compileTelemetry(config.telemetry),
     logging: Object.freeze({ level: config.logging.level }),
     shutdown: Object.freeze({ gracePeriodMs: config.shutdown.gracePeriod }),
   });
@@ -254,6 +256,23 @@ function compileCaches(cache: ValidatedConfig['cache']): CachesOptions {
       connectTimeoutMs: redis.connectTimeout,
       commandTimeoutMs: redis.commandTimeout,
     }),
+  });
+}
+
+function compileTelemetry(telemetry: ValidatedConfig['telemetry']): TelemetryConfig {
+  const { tracing, metrics, server } = telemetry;
+  return Object.freeze({
+    serviceName: telemetry.serviceName,
+    tracing: Object.freeze({ endpoint: tracing.endpoint, headers: Object.freeze({ ...tracing.headers }), sampleRatio: tracing.sampleRatio }),
+    metrics: Object.freeze({
+      otlp: metrics.otlp === undefined ? undefined : Object.freeze({
+        endpoint: metrics.otlp.endpoint,
+        headers: Object.freeze({ ...metrics.otlp.headers }),
+        intervalMs: metrics.otlp.interval,
+      }),
+    }),
+    server: server === undefined ? undefined : Object.freeze({ host: server.host, port: server.port }),
+    health: Object.freeze({ stallGraceMs: telemetry.health.stallGrace }),
   });
 }
 

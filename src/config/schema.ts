@@ -256,6 +256,37 @@ const definitions = z
   })
   .prefault({});
 
+const listenHost = z
+  .string({ error: 'a host name or IP address to listen on, such as 127.0.0.1, ::1 or 0.0.0.0' })
+  .regex(/^[A-Za-z0-9.:-]+$/, { error: 'a host name or IP address to listen on, such as 127.0.0.1, ::1 or 0.0.0.0' });
+
+const exportHeaders = z.record(z.string(), z.string({ error: 'a header value string' })).default({});
+
+/** Traces and metrics export, and the health and metrics server. */
+const telemetry = z
+  .strictObject({
+    serviceName: name.default('bpmn-task-router'),
+    tracing: z
+      .strictObject({
+        endpoint: httpUrl.optional(),
+        headers: exportHeaders,
+        sampleRatio: share(0, 1).default(1),
+      })
+      .prefault({}),
+    metrics: z
+      .strictObject({
+        otlp: z
+          .strictObject({ endpoint: httpUrl, headers: exportHeaders, interval: positiveDuration.default(60_000) })
+          .optional(),
+      })
+      .prefault({}),
+    server: z
+      .strictObject({ host: listenHost.default('127.0.0.1'), port: integer(0, 65_535).default(9464) })
+      .optional(),
+    health: z.strictObject({ stallGrace: positiveDuration.default(30_000) }).prefault({}),
+  })
+  .prefault({});
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const configSchema = z.strictObject({
@@ -265,6 +296,7 @@ export const configSchema = z.strictObject({
   topics: z.array(topic, { error: 'a list of topic entries' }).min(1, { error: 'at least one topic' }),
   cache,
   definitions,
+  telemetry,
   logging: z
     .strictObject({ level: z.enum(LOG_LEVELS, { error: `one of ${LOG_LEVELS.join(', ')}` }).default('info') })
     .default({ level: 'info' }),

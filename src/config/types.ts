@@ -168,6 +168,29 @@ export interface CachesOptions {
   redis: RedisOptions | undefined;
 }
 
+/** OpenTelemetry export and the health and metrics server. */
+export interface TelemetryConfig {
+  /** `service.name` of exported spans and metrics. */
+  serviceName: string;
+  tracing: {
+    /** OTLP/HTTP traces URL; undefined turns tracing off. */
+    endpoint: string | undefined;
+    headers: Readonly<Record<string, string>>;
+    /** Share of process instances whose traces are recorded, from 0 to 1. */
+    sampleRatio: number;
+  };
+  metrics: {
+    /** OTLP/HTTP metrics export; undefined leaves metrics to the Prometheus endpoint. */
+    otlp: { endpoint: string; headers: Readonly<Record<string, string>>; intervalMs: number } | undefined;
+  };
+  /** Listen address of `/metrics`, `/healthz` and `/readyz`; undefined starts no server. */
+  server: { host: string; port: number } | undefined;
+  health: {
+    /** Time a fetch-loop step may run past its expected end before `/healthz` reports the loop stalled. */
+    stallGraceMs: number;
+  };
+}
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface RouterConfig {
@@ -180,6 +203,7 @@ export interface RouterConfig {
   cache: CachesOptions;
   /** Limits a definition's XML must meet before and while it is parsed. */
   definitions: ParseLimits;
+  telemetry: TelemetryConfig;
   logging: { level: LogLevel };
   shutdown: { gracePeriodMs: number };
 }

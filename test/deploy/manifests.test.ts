@@ -20,6 +20,7 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Service } from 'kubernetes-models/v1/Service';
 import { parse, parseAllDocuments } from 'yaml';
 
+import { parseConfig } from '../../src/config/load.ts';
 import { METRIC } from '../../src/telemetry/names.ts';
 
 const deployDir = resolve('deploy');
@@ -120,6 +121,23 @@ describe('docker-compose.yaml', () => {
     expect(compose.services.daemon?.deploy?.replicas).toBeGreaterThanOrEqual(2);
   });
 
+  test('daemon configuration is valid', () => {
+    const file = join(deployDir, 'compose', 'config.yaml');
+    const env = {
+      ENGINE_URL: 'http://operaton:8080/engine-rest',
+      SERVICE_URL: 'http://example-service:3000',
+      REDIS_URL: 'redis://redis:6379/0',
+      OTLP_TRACES_ENDPOINT: 'http://jaeger:4318/v1/traces',
+      TELEMETRY_HOST: '0.0.0.0',
+    };
+
+    const config = parseConfig(readFileSync(file, 'utf8'), { file, env });
+
+    expect(config.telemetry.server).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(config.telemetry.tracing.endpoint).toBe(env.OTLP_TRACES_ENDPOINT);
+    expect(config.cache.redis?.url).toBe(env.REDIS_URL);
+  });
+
   test('build contexts and mounted files exist', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       if (service.build !== undefined) {
@@ -155,6 +173,19 @@ describe('Kubernetes manifests', () => {
     deployment.spec.replicas = 'two';
 
     expect(() => new Deployment(deployment as never).validate()).toThrow(/replicas/);
+  });
+
+  test('ConfigMap holds a valid configuration', () => {
+    const configMap = manifestOf<Manifest & { data: Record<string, string> }>(manifests, 'ConfigMap');
+    const deployment = manifestOf<Manifest & { spec: { template: { spec: { containers: { env: { name: string }[] }[] } } } }>(manifests, 'Deployment');
+    const variables = deployment.spec.template.spec.containers[0]?.env.map((variable) => variable.name) ?? [];
+    const env = Object.fromEntries(variables.map((name) => [name, name.endsWith('_URL') || name.endsWith('_ENDPOINT') ? 'http://127.0.0.1:1' : 'value']));
+    env.REDIS_URL = 'redis://127.0.0.1:6379/0';
+
+    const config = parseConfig(configMap.data['config.yaml'] ?? '', { env });
+
+    expect(config.telemetry.server).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(config.engine.auth?.password).toBe('value');
   });
 
   test('kustomization lists every manifest', () => {
