@@ -5,6 +5,7 @@ import type { EngineAdapter } from '../engine/adapter.ts';
 import type { FetchedTask } from '../engine/types.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { CapacityLedger, Hold } from './capacity.ts';
+import type { PollWatchdog } from './poll-watchdog.ts';
 
 /** Bounds of the pause between fetches while the engine is unreachable; it doubles from the lower to the upper. */
 const MIN_FETCH_BACKOFF_MS = 500;
@@ -29,6 +30,8 @@ export interface FetchLoopOptions {
   deliver(fetched: FetchedTask, hold: Hold): void;
   /** Called each time the loop starts waiting for capacity. */
   onPause(): void;
+  /** Receives every step of the loop, so `/healthz` can detect a stalled loop. */
+  watchdog?: PollWatchdog;
 }
 
 /**
@@ -65,6 +68,7 @@ export class FetchLoop {
     this.#stopping.abort();
     await this.#running;
     this.#state = 'stopped';
+    this.#options.watchdog?.stopped(this.name);
   }
 
   async #run(): Promise<void> {
@@ -77,7 +81,9 @@ export class FetchLoop {
           this.#options.onPause();
           this.#options.logger.debug({ fetchLoop: this.#options.name }, 'fetching paused: no free capacity');
         }
+        this.#options.watchdog?.waitingForCapacity(this.name);
         await this.#interruptible(ledger.changed());
+        this.#options.watchdog?.working(this.name);
         // Slots often free in bursts: one turn lets them add up to a larger fetch.
         await nextTurn();
         continue;
@@ -85,6 +91,7 @@ export class FetchLoop {
 
       this.#state = 'polling';
       const requestStarted = Date.now();
+      this.#options.watchdog?.fetchStarted(this.name);
       let fetched: FetchedTask[];
       try {
         fetched = await this.#options.engine.fetchAndLock({
@@ -93,11 +100,13 @@ export class FetchLoop {
           asyncResponseTimeoutMs: engineOptions.asyncResponseTimeoutMs,
         });
       } catch (error) {
+        this.#options.watchdog?.fetchEnded(this.name, false);
         ledger.settle(plan, 0);
         await this.#backOff(error);
         continue;
       }
 
+      this.#options.watchdog?.fetchEnded(this.name, true);
       this.#recovered();
       ledger.settle(plan, fetched.length);
       const responded = Date.now();
@@ -150,11 +159,13 @@ export class FetchLoop {
 
   /** Sleeps, or less when stop() is called. */
   async #pause(milliseconds: number): Promise<void> {
+    this.#options.watchdog?.pausing(this.name, milliseconds);
     try {
       await sleep(milliseconds, undefined, { signal: this.#stopping.signal });
     } catch {
       // Aborted by stop().
     }
+    this.#options.watchdog?.working(this.name);
   }
 }
 

@@ -251,6 +251,15 @@ export class TelemetryRecorder {
   }
 }
 
+/** Returns the kind of a request error for metrics: its code (e.g. `ECONNREFUSED`, `UND_ERR_HEADERS_TIMEOUT`) or its name. */
+export function errorTypeOf(error: unknown): string {
+  const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
+  if (typeof code === 'string') {
+    return code;
+  }
+  return typeof name === 'string' ? name : 'Error';
+}
+
 function resultAttributes(result: CallResult): Attributes {
   return 'status' in result
     ? { [SEMCONV.httpResponseStatusCode]: result.status }

@@ -2,6 +2,7 @@ import { Pool } from 'undici';
 
 import type { EngineOptions } from '../../config/types.ts';
 import { EngineRequestError } from '../../errors.ts';
+import { errorTypeOf, type CallResult } from '../../telemetry/recorder.ts';
 import type { EngineAdapter } from '../adapter.ts';
 import type { FailureReport, FetchRequest, FetchedTask, Task, TaskLock, Variables } from '../types.ts';
 import { fromExternalTask, type ExternalTaskJson } from './task.ts';
@@ -13,8 +14,8 @@ const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 /** Idle time after which a keep-alive connection to the engine is closed. */
 const KEEP_ALIVE_MS = 30_000;
 
-/** Observer of the engine calls made, for metrics. */
-export type EngineCallObserver = (call: string, milliseconds: number) => void;
+/** Observer of the engine calls made, for metrics: the call's name, its duration and its HTTP status or error type. */
+export type EngineCallObserver = (call: string, milliseconds: number, result: CallResult) => void;
 
 interface ExternalTaskWithVariables extends ExternalTaskJson {
   variables?: Record<string, TypedValue>;
@@ -135,8 +136,9 @@ export class Camunda7Adapter implements EngineAdapter {
       payload = '{}';
     }
 
-    let status: number;
+    let status: number | undefined;
     let text: string;
+    let errorType: string | undefined;
     try {
       const response = await this.#pool.request({
         method,
@@ -150,10 +152,11 @@ export class Camunda7Adapter implements EngineAdapter {
       status = response.statusCode;
       text = await response.body.text();
     } catch (error) {
+      errorType = errorTypeOf(error);
       const reason = error instanceof Error ? error.message : String(error);
       throw new EngineRequestError(`${method} ${url} failed: ${reason}; check that the engine is running and engine.baseUrl is right`, undefined, { cause: error });
     } finally {
-      this.#observe(name, performance.now() - started);
+      this.#observe(name, performance.now() - started, status === undefined ? { errorType: errorType ?? 'Error' } : { status });
     }
 
     if (status === 401 || status === 403) {
