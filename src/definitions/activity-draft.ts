@@ -5,6 +5,7 @@
  */
 import { CAMUNDA_NS, CONTAINER_TYPES, OPERATON_NS } from './bpmn-vocabulary.ts';
 import type { Activity, IoMapping } from './model.ts';
+import type { StringPool } from './string-pool.ts';
 
 /** Camunda 7 extension elements that Operaton reads from one namespace only. */
 export type CamundaPart = 'properties' | 'inputOutput';
@@ -115,27 +116,50 @@ export function setEntry(entries: Record<string, string>, key: string | undefine
   }
 }
 
-/** Converts a draft to its frozen activity; outgoing targets must be resolved by then. */
-export function finishActivity(draft: ActivityDraft, errorCode: string | undefined): Activity {
+/**
+ * Converts a draft to its frozen activity; outgoing targets must be resolved
+ * by then. Strings go through `pool`, so the activity keeps no slice of the
+ * XML text, and empty records and lists are shared.
+ */
+export function finishActivity(draft: ActivityDraft, errorCode: string | undefined, pool: StringPool): Activity {
   return Object.freeze({
-    id: draft.id,
-    name: draft.name,
+    id: pool.intern(draft.id),
+    name: pool.internOptional(draft.name),
     type: draft.type,
-    processId: draft.processId,
-    parentId: draft.parentId,
-    topic: draft.topic ?? draft.eventTopic,
-    implementationType: draft.implementationType ?? draft.eventImplementationType,
-    jobType: draft.jobType,
-    properties: Object.freeze(Object.assign(newRecord(), draft.zeebeProperties, draft.camundaProperties)),
-    headers: Object.freeze(draft.headers),
-    inputs: Object.freeze([...draft.camundaInputs, ...draft.zeebeInputs]),
-    outputs: Object.freeze([...draft.camundaOutputs, ...draft.zeebeOutputs]),
-    documentation: draft.documentation.length === 0 ? undefined : draft.documentation.join('\n\n'),
-    outgoing: Object.freeze(draft.outgoing),
-    attachedToRef: draft.attachedToRef,
-    calledElement: draft.calledElement ?? draft.zeebeCalledElement,
-    errorCode,
+    processId: pool.intern(draft.processId),
+    parentId: pool.internOptional(draft.parentId),
+    topic: pool.internOptional(draft.topic ?? draft.eventTopic),
+    implementationType: pool.internOptional(draft.implementationType ?? draft.eventImplementationType),
+    jobType: pool.internOptional(draft.jobType),
+    properties: internRecord(Object.assign(newRecord(), draft.zeebeProperties, draft.camundaProperties), pool),
+    headers: internRecord(draft.headers, pool),
+    inputs: internMappings([...draft.camundaInputs, ...draft.zeebeInputs], pool),
+    outputs: internMappings([...draft.camundaOutputs, ...draft.zeebeOutputs], pool),
+    documentation: draft.documentation.length === 0 ? undefined : pool.intern(draft.documentation.join('\n\n')),
+    outgoing: draft.outgoing.length === 0 ? EMPTY_LIST : Object.freeze(draft.outgoing.map((id) => pool.intern(id))),
+    attachedToRef: pool.internOptional(draft.attachedToRef),
+    calledElement: pool.internOptional(draft.calledElement ?? draft.zeebeCalledElement),
+    errorCode: pool.internOptional(errorCode),
   });
+}
+
+const EMPTY_RECORD: Readonly<Record<string, string>> = Object.freeze(newRecord());
+const EMPTY_LIST: readonly never[] = Object.freeze([]);
+
+function internRecord(record: Record<string, string>, pool: StringPool): Readonly<Record<string, string>> {
+  let interned: Record<string, string> | undefined;
+  for (const key in record) {
+    interned ??= newRecord();
+    interned[pool.intern(key)] = pool.intern(record[key] as string);
+  }
+  return interned === undefined ? EMPTY_RECORD : Object.freeze(interned);
+}
+
+function internMappings(mappings: readonly IoMapping[], pool: StringPool): readonly IoMapping[] {
+  if (mappings.length === 0) {
+    return EMPTY_LIST;
+  }
+  return Object.freeze(mappings.map((mapping) => Object.freeze({ name: pool.intern(mapping.name), value: pool.internOptional(mapping.value) })));
 }
 
 /**

@@ -141,7 +141,9 @@ export class AdaptiveCache<V> {
     this.#hits += 1;
     slot.reads += 1;
     if (slot.adaptive) {
-      slot.ttlMs = Math.min(this.#maxTtlMs, slot.ttlMs * this.#ttlGrowth);
+      if (slot.ttlMs < this.#maxTtlMs) {
+        slot.ttlMs = Math.min(this.#maxTtlMs, slot.ttlMs * this.#ttlGrowth);
+      }
       slot.expiresAt = now + slot.ttlMs;
     }
     return slot.value;

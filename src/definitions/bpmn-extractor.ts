@@ -29,6 +29,7 @@ import {
   ZEEBE_NS,
 } from './bpmn-vocabulary.ts';
 import type { Activity, DefinitionModel, ParseLimits, ProcessInfo } from './model.ts';
+import { StringPool } from './string-pool.ts';
 import { decodeXml } from './xml-encoding.ts';
 
 export const DEFAULT_PARSE_LIMITS: Readonly<ParseLimits> = Object.freeze({
@@ -140,6 +141,7 @@ function compileLimits(limits: Partial<ParseLimits> | undefined): Readonly<Parse
 class Extraction {
   readonly #limits: Readonly<ParseLimits>;
   readonly #parser = new SaxesParser({ xmlns: true, position: true });
+  readonly #pool = new StringPool();
   readonly #stack: Frame[] = [];
   #elementCount = 0;
   #targetNamespace: string | undefined;
@@ -174,7 +176,7 @@ class Extraction {
       throw this.#notBpmn;
     }
     return {
-      targetNamespace: this.#targetNamespace,
+      targetNamespace: this.#pool.internOptional(this.#targetNamespace),
       processes: Object.freeze(this.#processes),
       activities: this.#resolveActivities(),
       sourceBytes,
@@ -316,10 +318,10 @@ class Extraction {
       case 'process':
         this.#processes.push(
           Object.freeze({
-            id: id ?? '',
-            name: attribute(tag, 'name'),
+            id: this.#pool.intern(id ?? ''),
+            name: this.#pool.internOptional(attribute(tag, 'name')),
             isExecutable: isXsdTrue(attribute(tag, 'isExecutable')),
-            versionTag: camundaAttribute(tag, 'versionTag'),
+            versionTag: this.#pool.internOptional(camundaAttribute(tag, 'versionTag')),
           }),
         );
         return frame('process', newProcessScope(id ?? ''));
@@ -539,7 +541,8 @@ class Extraction {
 
     const activities = new Map<string, Activity>();
     for (const [id, draft] of this.#drafts) {
-      activities.set(id, finishActivity(draft, this.#errorCode(draft)));
+      const activity = finishActivity(draft, this.#errorCode(draft), this.#pool);
+      activities.set(activity.id, activity);
     }
     return activities;
   }
