@@ -133,8 +133,9 @@ async function sendBatch(pools: ServicePools, service: ServiceOptions, batch: Ba
     return;
   }
 
+  const byId = results(status, text);
   for (const item of items) {
-    item.resolve(itemOutcome(service, what, item, status, text, results(status, text)));
+    item.resolve(itemOutcome(service, what, item, status, text, byId));
   }
 }
 

@@ -63,7 +63,9 @@ export class Dispatcher {
   readonly #handlers = new HandlerModules();
   readonly #lanes = new Map<string, Lane>();
   readonly #abort = new AbortController();
-  readonly #active = new Set<Promise<TaskOutcome>>();
+  /** Dispatches not yet settled, and the callers of onIdle() waiting for none. */
+  #active = 0;
+  #idleWaiters: (() => void)[] = [];
   readonly #breakerListeners: ((service: string, state: BreakerState) => void)[] = [];
   readonly #stats = { retries: 0, batchRequests: 0, batchedTasks: 0 };
   #state: DispatcherState = 'open';
@@ -89,22 +91,16 @@ export class Dispatcher {
       return Promise.resolve({ kind: 'deferred', reason: 'dispatch is stopping' });
     }
 
-    let outcome: Promise<TaskOutcome>;
     if (route.kind === 'handler') {
       const lane = this.#handlerLane();
-      outcome = this.#withRetries(lane, task, options, () => this.#handlerAttempt(lane, task, variables, route.module, route.variables));
-    } else {
-      const service = this.#config.services.get(route.service);
-      if (service === undefined) {
-        return Promise.resolve({ kind: 'failure', message: `service "${route.service}" is not declared`, details: undefined });
-      }
-      const lane = this.#serviceLane(service);
-      outcome = this.#withRetries(lane, task, options, () => this.#httpAttempt(lane, service, task, variables, route));
+      return this.#withRetries(lane, task, options, () => this.#handlerAttempt(lane, task, variables, route.module, route.variables));
     }
-
-    this.#active.add(outcome);
-    void outcome.finally(() => this.#active.delete(outcome));
-    return outcome;
+    const service = this.#config.services.get(route.service);
+    if (service === undefined) {
+      return Promise.resolve({ kind: 'failure', message: `service "${route.service}" is not declared`, details: undefined });
+    }
+    const lane = this.#serviceLane(service);
+    return this.#withRetries(lane, task, options, () => this.#httpAttempt(lane, service, task, variables, route));
   }
 
   /** Sends every batch still waiting for more tasks now, instead of after its `maxWait`. */
@@ -173,10 +169,11 @@ export class Dispatcher {
   }
 
   /** Waits until every dispatched task has its outcome. */
-  async onIdle(): Promise<void> {
-    while (this.#active.size > 0) {
-      await Promise.allSettled([...this.#active]);
+  onIdle(): Promise<void> {
+    if (this.#active === 0) {
+      return Promise.resolve();
     }
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   /**
@@ -227,6 +224,22 @@ export class Dispatcher {
 
   /** Runs attempts until one gives a result that is not a transient failure, or the retries run out. */
   async #withRetries(lane: Lane, task: Task, options: DispatchRequestOptions, attempt: () => Promise<TaskOutcome>): Promise<TaskOutcome> {
+    this.#active += 1;
+    try {
+      return await this.#attempts(lane, task, options, attempt);
+    } finally {
+      this.#active -= 1;
+      if (this.#active === 0) {
+        const waiters = this.#idleWaiters;
+        this.#idleWaiters = [];
+        for (const wake of waiters) {
+          wake();
+        }
+      }
+    }
+  }
+
+  async #attempts(lane: Lane, task: Task, options: DispatchRequestOptions, attempt: () => Promise<TaskOutcome>): Promise<TaskOutcome> {
     for (let number = 1; ; number += 1) {
       if (this.#state !== 'open') {
         return { kind: 'deferred', reason: 'dispatch is stopping' };

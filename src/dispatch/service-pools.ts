@@ -21,29 +21,33 @@ export interface ServiceResponse {
 export class ServicePools {
   readonly #services: ReadonlyMap<string, ServiceOptions>;
   readonly #pools = new Map<string, Pool>();
+  /** Path of each service's base URL, without a trailing slash, prefixed to every request path. */
+  readonly #basePaths = new Map<string, string>();
 
   constructor(services: ReadonlyMap<string, ServiceOptions>) {
     this.#services = services;
   }
 
-  /** Sends one request to a service; rejects on connection errors and when the service's timeout passes. */
+  /**
+   * Sends one request to a service; rejects on connection errors, when the
+   * response headers take longer than the service's timeout, and when the
+   * body pauses for longer than it. undici's own timers enforce both, which
+   * costs far less CPU per request than an `AbortSignal.timeout()`.
+   */
   async request(
     serviceName: string,
     request: { method: string; path: string; headers: Record<string, string>; body: string | undefined },
   ): Promise<ServiceResponse> {
     const service = this.#service(serviceName);
     const pool = this.#pool(service);
-    const url = new URL(service.baseUrl);
-    const basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
 
     const response = await pool.request({
       method: request.method as 'POST',
-      path: `${basePath}${request.path}`,
+      path: `${this.#basePaths.get(service.name) ?? ''}${request.path}`,
       headers: request.headers,
       body: request.body,
       headersTimeout: service.timeoutMs,
       bodyTimeout: service.timeoutMs,
-      signal: AbortSignal.timeout(service.timeoutMs),
     });
     const body = await response.body.text();
     return { status: response.statusCode, headers: response.headers, body };
@@ -85,6 +89,8 @@ export class ServicePools {
         maxResponseSize: MAX_RESPONSE_BYTES,
       });
       this.#pools.set(service.name, pool);
+      const { pathname } = new URL(service.baseUrl);
+      this.#basePaths.set(service.name, pathname === '/' ? '' : pathname.replace(/\/+$/, ''));
     }
     return pool;
   }
