@@ -1,6 +1,6 @@
 /**
  * Example in-process handler: a fraud check on an order. It shows the three
- * outcomes a handler can return and how it asks for a retry.
+ * outcomes a handler can return and how it requests a retry.
  *
  * Configure it on a topic:
  *
@@ -24,8 +24,8 @@ const HIGH_RISK_COUNTRIES: ReadonlySet<string> = new Set(['XX']);
  *   {@link REVIEW_THRESHOLD_CENTS}, so the model can route to a review;
  * - fails, without retry, when `orderTotalCents` is missing or not a
  *   non-negative integer;
- * - fails transiently when the daemon's signal is aborted while it waits,
- *   so the daemon would retry it.
+ * - fails transiently when the daemon's signal is already aborted (a
+ *   forced stop), so the task is retried or handed back rather than failed.
  */
 export default async function handle(task: HandlerTask, context: HandlerContext): Promise<HandlerResult> {
   const total = task.variables.orderTotalCents;

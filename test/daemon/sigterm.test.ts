@@ -116,7 +116,7 @@ shutdown: { gracePeriod: ${gracePeriod} }
 
     let first = false;
     let second = false;
-    // The first signal goes once every slot holds a stuck request; the second once stopping has begun.
+    // The first signal goes once every slot has a stuck request; the second once stopping has begun.
     const run = await runDaemon(file, (line, _lines, signal) => {
       if (!first && line.msg === 'fetching paused: no free capacity') {
         first = true;
