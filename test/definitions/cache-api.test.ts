@@ -1,7 +1,7 @@
 import { parseConfig } from '../../src/config/load.ts';
 import type { Clock } from '../../src/definitions/adaptive-cache.ts';
 import { DefinitionRepository, type DefinitionSource } from '../../src/definitions/repository.ts';
-import { deployBpmn } from '../../src/demo/engine-rest.ts';
+import { deployBpmn, waitFor } from '../../src/demo/engine-rest.ts';
 import { Camunda7Rest } from '../../src/engine/camunda7/rest.ts';
 import type { Task } from '../../src/engine/types.ts';
 import { DefinitionParseError } from '../../src/errors.ts';
@@ -199,6 +199,22 @@ ${extra}`;
     expect(router.clearExpiredCacheEntries()).toEqual({ xml: 0, properties: 2, docs: 1 });
     clock.advance(30 * 60_000);
     expect(router.clearExpiredCacheEntries()).toEqual({ xml: 1, properties: 0, docs: 0 });
+    expect(router.getMetrics().cacheMetrics.processXml.size).toBe(0);
+    await router.close();
+  });
+
+  test('purge sweep removes expired entries', async () => {
+    const clock = new FakeClock();
+    const router = new ServiceOrchestrator({
+      config: parseConfig(configText().replace('purgeInterval: 0', 'purgeInterval: 20ms'), { env: {} }),
+      definitionSource: new CountingSource(rest),
+      clock,
+    });
+    await router.resolveRoute(taskOf(definitionId, 'Charge', topic));
+    clock.advance(60 * 60_000);
+
+    await waitFor(() => router.getMetrics().cacheMetrics.properties.size === 0, { timeoutMs: 5_000, description: 'the sweep to remove the entry' });
+    expect(router.getMetrics().cacheMetrics.properties.expirations).toBe(1);
     expect(router.getMetrics().cacheMetrics.processXml.size).toBe(0);
     await router.close();
   });
