@@ -14,7 +14,11 @@ import type { Task, TaskOutcome, Variables } from './engine/types.ts';
 import { BpmnParseError, DefinitionParseError, IllegalStateError, RouterError } from './errors.ts';
 import { resolveRoute, type Route } from './routing/route.ts';
 import { silentLogger, type Logger } from './telemetry/logger.ts';
-import { PipelineMetrics, type OutcomeKind } from './telemetry/metrics.ts';
+import type { OutcomeKind } from './telemetry/metrics.ts';
+import { BPMN, ROUTER, SPAN } from './telemetry/names.ts';
+import { Telemetry } from './telemetry/otel.ts';
+import { TelemetryRecorder, type CallResult } from './telemetry/recorder.ts';
+import { recordOutcome, TaskTracing } from './telemetry/tracing.ts';
 
 /** The outcome of routing one task, with whether a failure is worth retrying. */
 export type RoutedOutcome = TaskOutcome & {
@@ -22,6 +26,8 @@ export type RoutedOutcome = TaskOutcome & {
   retryable?: boolean;
   /** The route taken, when one was resolved. */
   route?: Route;
+  /** True when the task's activity leads only to end events, so completing it likely ends the process instance. */
+  leadsToEnd?: boolean;
 };
 
 /** Options of {@link ServiceOrchestrator.routeTask}. */
@@ -42,6 +48,8 @@ export interface OrchestratorOptions {
   definitionSource?: DefinitionSource;
   /** Clock of the caches' expiry; a fake one lets tests move time. @default performance */
   clock?: Clock;
+  /** Tracer and meter; defaults to telemetry that exports nothing, while `getMetrics()` still counts. */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -70,7 +78,8 @@ export class ServiceOrchestrator {
   readonly #redis: SharedDefinitionStore | undefined;
   readonly #purgeTimer: NodeJS.Timeout | undefined;
   readonly #dispatcher: Dispatcher;
-  readonly #metrics = new PipelineMetrics();
+  readonly #recorder: TelemetryRecorder;
+  readonly #tracing: TaskTracing;
   readonly #topics: ReadonlyMap<string, TopicOptions>;
   #state: State = 'open';
   #closing: Promise<void> | undefined;
@@ -99,7 +108,23 @@ export class ServiceOrchestrator {
       this.#purgeTimer = setInterval(() => this.#purgeExpired(), cache.purgeIntervalMs);
       this.#purgeTimer.unref();
     }
-    this.#dispatcher = new Dispatcher(options.config, this.#logger);
+
+    const telemetry = options.telemetry ?? Telemetry.disabled();
+    this.#recorder = new TelemetryRecorder(telemetry.meter);
+    this.#tracing = new TaskTracing(telemetry);
+    this.#dispatcher = new Dispatcher(options.config, this.#logger, {
+      tracing: this.#tracing,
+      onRequest: (service, request, result) => this.#recorder.serviceCall(service, request, result),
+    });
+
+    this.#recorder.observe({
+      caches: () => {
+        const { properties, docs } = this.#activities.stats();
+        return { processXml: this.#definitions.stats(), properties, docs };
+      },
+      queueDepths: () => this.#dispatcher.queueDepths(),
+      breakerStates: () => Object.fromEntries(Object.entries(this.#dispatcher.stats().breakers).map(([service, breaker]) => [service, breaker.state])),
+    });
     this.#topics = new Map(options.config.topics.map((topic) => [topic.topic, topic]));
   }
 
@@ -118,23 +143,31 @@ export class ServiceOrchestrator {
   async routeTask(input: Task | ExternalTaskJson, variables: Variables = {}, options: RouteTaskOptions = {}): Promise<RoutedOutcome> {
     this.#assertOpen('routeTask');
     const task = isExternalTask(input) ? fromExternalTask(input) : input;
+    return this.#tracing.inTask(task, async (span) => {
+      const outcome = await this.#routeTask(task, variables, options);
+      recordOutcome(span, outcome, outcome.route === undefined ? undefined : serviceOf(outcome.route));
+      return outcome;
+    });
+  }
 
-    let route: Route;
+  async #routeTask(task: Task, variables: Variables, options: RouteTaskOptions): Promise<RoutedOutcome> {
+    let resolved: ResolvedRoute;
     try {
-      route = await this.resolveRoute(task);
+      resolved = await this.#resolve(task);
     } catch (error) {
       const outcome = routingFailure(task, error);
       this.#taskLogger(task).warn({ err: error, definitionId: task.processDefinitionId }, 'task not routed');
-      this.#metrics.recordTask('failure', task.topic, '(unrouted)', task.processInstanceId);
+      this.#recorder.taskFinished('failure', task, '(unrouted)');
       return outcome;
     }
 
+    const { route } = resolved;
     options.onRoute?.(route);
     const outcome = await this.#dispatchRouted(task, variables, route, options);
     if (this.#logger.isLevelEnabled('debug')) {
-      this.#taskLogger(task).debug({ service: route.kind === 'http' ? route.service : '(handler)', outcome: outcome.kind }, 'task dispatched');
+      this.#taskLogger(task).debug({ service: serviceOf(route), outcome: outcome.kind }, 'task dispatched');
     }
-    return outcome;
+    return resolved.leadsToEnd ? { ...outcome, leadsToEnd: true } : outcome;
   }
 
   /**
@@ -156,6 +189,7 @@ export class ServiceOrchestrator {
     const normalized = tasks.map((input) => (isExternalTask(input) ? fromExternalTask(input) : input));
 
     // Routes resolve first, so every task reaches its batcher in the same turn and shares its batches.
+    // NOTE: these tasks get no task span of their own (steps outside a span start none): a batch mixes the traces of many instances.
     const routes = await Promise.all(normalized.map(async (task) => {
       try {
         return { route: await this.resolveRoute(task) };
@@ -167,7 +201,7 @@ export class ServiceOrchestrator {
       const resolved = routes[index] as { route?: Route; error?: unknown };
       if (resolved.route === undefined) {
         this.#logger.warn({ err: resolved.error, taskId: task.id, topic: task.topic, definitionId: task.processDefinitionId }, 'task not routed');
-        this.#metrics.recordTask('failure', task.topic, '(unrouted)', task.processInstanceId);
+        this.#recorder.taskFinished('failure', task, '(unrouted)');
         return Promise.resolve(routingFailure(task, resolved.error));
       }
       return this.#dispatchRouted(task, variablesList[index] ?? {}, resolved.route, options);
@@ -178,35 +212,43 @@ export class ServiceOrchestrator {
   }
 
   async #dispatchRouted(task: Task, variables: Variables, route: Route, options: RouteTaskOptions): Promise<RoutedOutcome> {
-    const service = route.kind === 'http' ? route.service : '(handler)';
     const started = performance.now();
     const outcome = await this.#dispatcher.dispatch(task, variables, route, { retryDeadline: options.retryDeadline });
     if (outcome.kind === 'deferred') {
-      this.#metrics.count('tasksDeferred');
+      this.#recorder.event('tasksDeferred');
       return { ...outcome, route };
     }
-    this.#metrics.recordDuration('dispatch', performance.now() - started);
-    this.#metrics.recordApiCall(`service:${service}`);
-    this.#metrics.recordTask(outcome.kind as OutcomeKind, task.topic, service, task.processInstanceId);
+    this.#recorder.duration('dispatch', performance.now() - started);
+    this.#recorder.taskFinished(outcome.kind as OutcomeKind, task, serviceOf(route));
     return { ...outcome, retryable: outcome.kind === 'failure' ? true : undefined, route };
   }
 
   /** Resolves a task's route from its definition's activity properties and the topic's defaults. */
   async resolveRoute(task: Task): Promise<Route> {
     this.#assertOpen('resolveRoute');
+    return (await this.#resolve(task)).route;
+  }
+
+  async #resolve(task: Task): Promise<ResolvedRoute> {
     const topic = this.#topics.get(task.topic);
     if (topic === undefined) {
       throw new RouterError('ERR_UNKNOWN_TOPIC', `topic "${task.topic}" is not configured; add it under topics:`);
     }
 
     const started = performance.now();
-    const activity = await this.#activities.activityProperties(task.processDefinitionId, task.activityId);
-    this.#metrics.recordDuration('definition', performance.now() - started);
+    const lookup = { [BPMN.processDefinitionId]: task.processDefinitionId, [BPMN.activityId]: task.activityId };
+    const activity = await this.#tracing.inSpan(SPAN.definitionLookup, { attributes: lookup }, () => this.#activities.activityProperties(task.processDefinitionId, task.activityId));
+    this.#recorder.duration('definition', performance.now() - started);
 
     const routeStarted = performance.now();
-    const route = resolveRoute(this.config, topic, activity.found ? { id: activity.activityId, properties: activity.properties, headers: activity.headers } : undefined);
-    this.#metrics.recordDuration('route', performance.now() - routeStarted);
-    return route;
+    const route = await this.#tracing.inSpan(SPAN.route, {}, async (span) => {
+      const resolved = resolveRoute(this.config, topic, activity.found ? { id: activity.activityId, properties: activity.properties, headers: activity.headers } : undefined);
+      span.setAttribute(ROUTER.routeKind, resolved.kind);
+      span.setAttribute(ROUTER.service, serviceOf(resolved));
+      return resolved;
+    });
+    this.#recorder.duration('route', performance.now() - routeStarted);
+    return { route, leadsToEnd: activity.leadsToEnd };
   }
 
   /** Returns the parsed definition, from the cache or the engine. */
@@ -243,17 +285,34 @@ export class ServiceOrchestrator {
     }
   }
 
-  /** Records a call the daemon made to the engine, for `getMetrics()`. */
-  recordEngineCall(name: string, milliseconds?: number): void {
-    this.#metrics.recordApiCall(`engine:${name}`);
-    if (milliseconds !== undefined && name !== 'fetchAndLock') {
-      this.#metrics.recordDuration('complete', milliseconds);
+  /**
+   * Records a call the daemon made to the engine, for `getMetrics()` and
+   * the exported metrics: `fetchAndLock` times the `fetch` step, the calls
+   * that report an outcome time the `complete` step.
+   */
+  recordEngineCall(name: string, milliseconds: number, result: CallResult): void {
+    this.#recorder.engineCall(name, result);
+    if (name === 'fetchAndLock') {
+      this.#recorder.duration('fetch', milliseconds);
+    } else if (name === 'complete' || name === 'bpmnError' || name === 'failure') {
+      this.#recorder.duration('complete', milliseconds);
     }
   }
 
-  /** Counts one daemon event under `orchestratorMetrics` of `getMetrics()`. */
+  /** Counts one daemon event under `orchestratorMetrics` of `getMetrics()` and in the exported metrics. */
   recordDaemonEvent(event: DaemonEvent): void {
-    this.#metrics.count(event);
+    if (event === 'lockExtensions' || event === 'lockExtensionFailures') {
+      this.#recorder.lockExtension(event === 'lockExtensions');
+      return;
+    }
+    this.#recorder.event(event);
+  }
+
+  /** Counts the end of a process instance when the engine accepted the completion of a task that leads only to end events. */
+  recordCompletion(outcome: RoutedOutcome): void {
+    if (outcome.kind === 'complete' && outcome.leadsToEnd === true) {
+      this.#recorder.processInstanceEnded();
+    }
   }
 
   /** The dispatcher, whose capacity and breakers the daemon's fetch loops read. */
@@ -282,13 +341,8 @@ export class ServiceOrchestrator {
       },
       orchestratorMetrics: {
         cacheHitRates: { processXml: hitRate(xml), properties: hitRate(properties), docs: hitRate(docs) },
-        avgOperationTimes: this.#metrics.averageSeconds(),
-        apiCalls: this.#metrics.apiCalls(),
-        tasksProcessed: this.#metrics.tasksProcessed,
-        tasksByOutcome: this.#metrics.outcomeTotals(),
-        tasksByOutcomeTopicService: this.#metrics.outcomes(),
-        workflowsProcessed: this.#metrics.processInstancesSeen,
         queueDepths: this.#dispatcher.queueDepths(),
+        ...this.#recorder.snapshot(),
         ...this.#dispatchMetrics(),
       },
     };
@@ -330,25 +384,19 @@ export class ServiceOrchestrator {
 
   /**
    * The dispatch counters: `breakers` per service (state, consecutive
-   * failures, openings, outage start), in-daemon `retries`, batch requests
-   * and the tasks they carried, and the daemon's events (lock extensions and
-   * their failures, late results dropped, tasks unlocked, deferred tasks,
-   * fetch pauses for lack of capacity).
+   * failures, openings, outage start), in-daemon `retries`, and batch
+   * requests and the tasks they carried. The daemon's events (lock
+   * extensions and their failures, late results dropped, tasks unlocked,
+   * deferred tasks, fetch pauses for lack of capacity) come from the
+   * recorder's snapshot.
    */
   #dispatchMetrics() {
     const stats = this.#dispatcher.stats();
-    const counters = this.#metrics.counters();
     return {
       breakers: stats.breakers,
       retries: stats.retries,
       batchRequests: stats.batchRequests,
       batchedTasks: stats.batchedTasks,
-      tasksDeferred: counters.tasksDeferred ?? 0,
-      tasksUnlocked: counters.tasksUnlocked ?? 0,
-      lockExtensions: counters.lockExtensions ?? 0,
-      lockExtensionFailures: counters.lockExtensionFailures ?? 0,
-      lateResultsDropped: counters.lateResultsDropped ?? 0,
-      fetchPauses: counters.fetchPauses ?? 0,
     };
   }
 
@@ -394,6 +442,17 @@ export class ServiceOrchestrator {
       throw new IllegalStateError(`ServiceOrchestrator.${method}() called after close(); create a new orchestrator`);
     }
   }
+}
+
+/** A route and whether its activity leads only to end events. */
+interface ResolvedRoute {
+  route: Route;
+  leadsToEnd: boolean;
+}
+
+/** The service a route goes to, `(handler)` for an in-process handler. */
+function serviceOf(route: Route): string {
+  return route.kind === 'http' ? route.service : '(handler)';
 }
 
 function hitRate(stats: AdaptiveCacheStats): number {

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 
 import { loadConfigFile } from '../config/load.ts';
-import { Daemon } from '../daemon/daemon.ts';
+import { prepareRuntime, type DaemonRuntime } from '../daemon/runtime.ts';
 import { ConfigError } from '../errors.ts';
 import { createLogger } from '../telemetry/logger.ts';
 
@@ -55,7 +55,13 @@ async function start(args: string[]): Promise<number> {
 
   const config = loadConfigFile(values.config);
   const logger = createLogger({ level: config.logging.level });
-  const daemon = new Daemon({ config, logger });
+  let runtime: DaemonRuntime;
+  try {
+    runtime = await prepareRuntime({ config, logger });
+  } catch (error) {
+    logger.error({ err: error, listen: config.telemetry.server }, 'health and metrics server failed to start; check telemetry.server');
+    return 1;
+  }
 
   // The first SIGTERM or SIGINT stops gracefully; a second one forces the stop.
   const stopped = new Promise<number>((resolve) => {
@@ -64,11 +70,11 @@ async function start(args: string[]): Promise<number> {
       signals += 1;
       if (signals > 1) {
         logger.warn({ signal }, 'second signal received; forcing the stop');
-        void daemon.forceStop();
+        void runtime.forceStop();
         return;
       }
       logger.info({ signal }, 'signal received; stopping');
-      daemon.stop().then(() => resolve(0), (error: unknown) => {
+      runtime.stop().then(() => resolve(0), (error: unknown) => {
         logger.error({ err: error }, 'stop failed');
         resolve(1);
       });
@@ -77,7 +83,7 @@ async function start(args: string[]): Promise<number> {
     process.on('SIGINT', onSignal);
   });
 
-  daemon.start();
+  runtime.start();
   return stopped;
 }
 

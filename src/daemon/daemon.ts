@@ -1,3 +1,5 @@
+import { SpanKind } from '@opentelemetry/api';
+
 import type { RouterConfig, TopicOptions } from '../config/types.ts';
 import { HANDLER_LANE } from '../dispatch/dispatcher.ts';
 import type { EngineAdapter } from '../engine/adapter.ts';
@@ -8,10 +10,14 @@ import { IllegalStateError } from '../errors.ts';
 import { ServiceOrchestrator, type RoutedOutcome } from '../orchestrator.ts';
 import type { Route } from '../routing/route.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import { BPMN, ROUTER, SPAN } from '../telemetry/names.ts';
+import type { Telemetry } from '../telemetry/otel.ts';
+import { recordOutcome, TaskTracing } from '../telemetry/tracing.ts';
 import { CapacityLedger, type Hold } from './capacity.ts';
 import { failureReport } from './failure-policy.ts';
 import { FetchLoop, type FetchLoopState } from './fetch-loop.ts';
 import { LockKeeper, type KeptLock } from './lock-keeper.ts';
+import type { PollWatchdog } from './poll-watchdog.ts';
 
 /** Lifecycle of the daemon; each change is logged at info. */
 export type DaemonState = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -35,6 +41,13 @@ export interface DaemonOptions {
   orchestrator?: ServiceOrchestrator;
   /** Defaults to the Camunda 7 adapter, which the daemon closes when it stops. */
   engine?: EngineAdapter;
+  /**
+   * Tracer and meter of the daemon and of the orchestrator it creates;
+   * defaults to telemetry that exports nothing. The caller shuts it down.
+   */
+  telemetry?: Telemetry;
+  /** Receives the fetch loops' steps, for `/healthz`. */
+  watchdog?: PollWatchdog;
 }
 
 /** A task the daemon fetched and has not finished with. */
@@ -61,6 +74,7 @@ export class Daemon {
   readonly #ownsEngine: boolean;
   readonly #ledger: CapacityLedger;
   readonly #keeper: LockKeeper;
+  readonly #tracing: TaskTracing;
   readonly #loops: FetchLoop[];
   readonly #inFlight = new Map<string, InFlight>();
   /** Unlocks under way for tasks that arrived while stopping or were deferred. */
@@ -73,13 +87,14 @@ export class Daemon {
   constructor(options: DaemonOptions) {
     this.#config = options.config;
     this.#logger = options.logger;
-    this.orchestrator = options.orchestrator ?? new ServiceOrchestrator({ config: options.config, logger: options.logger });
+    this.orchestrator = options.orchestrator ?? new ServiceOrchestrator({ config: options.config, logger: options.logger, telemetry: options.telemetry });
+    this.#tracing = new TaskTracing(options.telemetry);
 
     const groups = groupTopics(this.#config.topics);
     this.#ownsEngine = options.engine === undefined;
     this.#engine = options.engine ?? new Camunda7Adapter(options.config.engine, {
       connections: groups.size + REPORT_CONNECTIONS,
-      observe: (call, milliseconds) => this.orchestrator.recordEngineCall(call, milliseconds),
+      observe: (call, milliseconds, result) => this.orchestrator.recordEngineCall(call, milliseconds, result),
     });
 
     const dispatcher = this.orchestrator.dispatcher;
@@ -104,6 +119,7 @@ export class Daemon {
       logger: this.#logger,
       deliver: (fetched, hold) => this.#deliver(fetched, hold),
       onPause: () => this.orchestrator.recordDaemonEvent('fetchPauses'),
+      watchdog: options.watchdog,
     }));
   }
 
@@ -270,7 +286,7 @@ export class Daemon {
       done: Promise.resolve(),
     };
     entry.stopKeeping = this.#keeper.keep(entry);
-    entry.done = this.#process(entry).finally(() => {
+    entry.done = this.#tracing.inTask(task, () => this.#process(entry)).finally(() => {
       entry.stopKeeping();
       this.#ledger.release(entry.hold);
       this.#inFlight.delete(task.id);
@@ -359,7 +375,17 @@ export class Daemon {
     }
   }
 
+  /** Reports an outcome to the engine inside a `bpmn_router.engine.report` span. */
   async #send(task: Task, outcome: RoutedOutcome, log: Logger): Promise<void> {
+    const call = ENGINE_CALL_OF[outcome.kind];
+    await this.#tracing.inSpan(SPAN.engineReport, { kind: SpanKind.CLIENT, attributes: { [ROUTER.engineCall]: call, [BPMN.taskId]: task.id } }, async (span) => {
+      recordOutcome(span, outcome, outcome.route?.kind === 'http' ? outcome.route.service : undefined);
+      await this.#sendOutcome(task, outcome, log);
+    });
+    this.orchestrator.recordCompletion(outcome);
+  }
+
+  async #sendOutcome(task: Task, outcome: RoutedOutcome, log: Logger): Promise<void> {
     switch (outcome.kind) {
       case 'complete':
         await this.#engine.complete(task, outcome.variables);
@@ -415,6 +441,14 @@ export class Daemon {
     this.#logger.info({ ...fields, state }, `daemon ${state}`);
   }
 }
+
+/** The engine call that reports each outcome, as the adapter names it. */
+const ENGINE_CALL_OF: Record<RoutedOutcome['kind'], string> = {
+  complete: 'complete',
+  bpmnError: 'bpmnError',
+  failure: 'failure',
+  deferred: 'unlock',
+};
 
 /** Returns the lane of a topic's tasks, unless an activity names another service. */
 function laneOfTopic(topic: TopicOptions): string | undefined {

@@ -6,7 +6,7 @@
  */
 import type { CacheOptions } from '../config/types.ts';
 import { AdaptiveCache, type AdaptiveCacheStats, type Clock } from './adaptive-cache.ts';
-import type { Activity } from './model.ts';
+import type { Activity, DefinitionModel } from './model.ts';
 import type { DefinitionRepository } from './repository.ts';
 
 /** The properties of one activity that routing reads. */
@@ -18,6 +18,13 @@ export interface ActivityProperties {
   properties: Readonly<Record<string, string>>;
   /** `zeebe:taskHeaders` entries. */
   headers: Readonly<Record<string, string>>;
+  /**
+   * True when every outgoing sequence flow of the activity leads to an end
+   * event of its process (not of a sub-process), so completing the task
+   * likely ends the process instance. Other branches still running are not
+   * known here.
+   */
+  leadsToEnd: boolean;
 }
 
 interface DocumentationEntry {
@@ -78,12 +85,14 @@ export class ActivityCaches {
       return cached;
     }
 
-    const activity = (await this.#definitions.get(definitionId)).activities.get(activityId);
+    const model = await this.#definitions.get(definitionId);
+    const activity = model.activities.get(activityId);
     const entry = Object.freeze({
       activityId,
       found: activity !== undefined,
       properties: activity?.properties ?? EMPTY_RECORD,
       headers: activity?.headers ?? EMPTY_RECORD,
+      leadsToEnd: activity !== undefined && leadsToEnd(model, activity),
     });
     this.properties.set(key, entry);
     return entry;
@@ -119,4 +128,15 @@ function recordBytes(record: Readonly<Record<string, string>>): number {
     bytes += 2 * (key.length + (record[key] as string).length);
   }
   return bytes;
+}
+
+/** Returns whether every outgoing flow of a top-level activity leads straight to a top-level end event. */
+function leadsToEnd(model: DefinitionModel, activity: Activity): boolean {
+  if (activity.parentId !== undefined || activity.outgoing.length === 0) {
+    return false;
+  }
+  return activity.outgoing.every((targetId) => {
+    const target = model.activities.get(targetId);
+    return target !== undefined && target.type === 'endEvent' && target.parentId === undefined;
+  });
 }

@@ -3,13 +3,17 @@ import PQueue from 'p-queue';
 import type { RetryOptions, RouterConfig, ServiceOptions } from '../config/types.ts';
 import type { Task, TaskOutcome, Variables } from '../engine/types.ts';
 import type { HttpRoute, Route } from '../routing/route.ts';
+import { context } from '@opentelemetry/api';
+
 import { silentLogger, type Logger } from '../telemetry/logger.ts';
+import { SEMCONV, SPAN } from '../telemetry/names.ts';
+import type { TaskTracing } from '../telemetry/tracing.ts';
 import { Batcher } from './batch.ts';
 import { CircuitBreaker, type BreakerSnapshot, type BreakerState } from './breaker.ts';
 import { HandlerModules, runHandler } from './handlers.ts';
 import { dispatchHttp, selectVariables, taskMetadata } from './http-dispatch.ts';
 import { retryDelay } from './retry.ts';
-import { ServicePools } from './service-pools.ts';
+import { ServicePools, type ServiceRequestObserver } from './service-pools.ts';
 
 /** Name of the lane that runs in-process handlers, in queue depths and capacity. */
 export const HANDLER_LANE = '(handlers)';
@@ -71,10 +75,14 @@ export class Dispatcher {
   #state: DispatcherState = 'open';
   #closing: Promise<void> | undefined;
 
-  constructor(config: RouterConfig, logger: Logger = silentLogger()) {
+  readonly #tracing: TaskTracing | undefined;
+
+  /** `telemetry` receives every service request for metrics and puts requests and handlers in spans. */
+  constructor(config: RouterConfig, logger: Logger = silentLogger(), telemetry: { tracing?: TaskTracing; onRequest?: ServiceRequestObserver } = {}) {
     this.#config = config;
     this.#logger = logger;
-    this.#pools = new ServicePools(config.services);
+    this.#tracing = telemetry.tracing?.enabled === true ? telemetry.tracing : undefined;
+    this.#pools = new ServicePools(config.services, telemetry.onRequest);
   }
 
   get state(): DispatcherState {
@@ -303,7 +311,7 @@ export class Dispatcher {
       this.#enqueue(
         lane,
         task.priority,
-        async () => resolve(await dispatchHttp(this.#pools, service, route, task, variables)),
+        async () => resolve(await dispatchHttp(this.#pools, service, route, task, variables, this.#tracing)),
         (reason) => resolve({ kind: 'deferred', reason }),
       );
     });
@@ -332,11 +340,16 @@ export class Dispatcher {
       };
     }
     const handlerTask = { ...taskMetadata(task), variables: selectVariables(variables, names) };
-    return runHandler(handler, modulePath, handlerTask, { signal: this.#abort.signal });
+    if (this.#tracing === undefined) {
+      return runHandler(handler, modulePath, handlerTask, { signal: this.#abort.signal });
+    }
+    return this.#tracing.inSpan(SPAN.handler, { attributes: { [SEMCONV.codeFilePath]: modulePath } }, () => runHandler(handler, modulePath, handlerTask, { signal: this.#abort.signal }));
   }
 
   /** Adds a job to a lane's queue; `cancel` runs instead when the job will not start. */
-  #enqueue(lane: Lane, priority: number, run: () => Promise<void>, cancel: (reason: string) => void): void {
+  #enqueue(lane: Lane, priority: number, start: () => Promise<void>, cancel: (reason: string) => void): void {
+    // The queue starts a job from whichever task freed its slot, so the job takes the context of the task that queued it.
+    const run = this.#tracing === undefined ? start : context.bind(context.active(), start);
     const job: WaitingJob = { cancel };
     lane.waiting.add(job);
     void lane.queue.add(async () => {

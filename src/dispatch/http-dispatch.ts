@@ -1,6 +1,10 @@
+import { SpanKind } from '@opentelemetry/api';
+
 import type { ServiceOptions } from '../config/types.ts';
 import type { Task, TaskOutcome, Variables } from '../engine/types.ts';
 import type { HttpRoute } from '../routing/route.ts';
+import { httpClientSpanName, ROUTER, SEMCONV } from '../telemetry/names.ts';
+import type { TaskTracing } from '../telemetry/tracing.ts';
 import { isTransientError, TRANSIENT_STATUSES } from './retry.ts';
 import type { ServicePools, ServiceResponse } from './service-pools.ts';
 
@@ -66,7 +70,9 @@ export function selectVariables(variables: Variables, names: readonly string[] |
 /**
  * Calls the route's service for one task and turns the response into an
  * outcome: 2xx completes, a mapped status raises a BPMN error, anything else
- * (other statuses, timeouts, connection errors) is a failure.
+ * (other statuses, timeouts, connection errors) is a failure. With tracing
+ * on, the request runs in an HTTP client span whose W3C `traceparent` it
+ * carries.
  */
 export async function dispatchHttp(
   pools: ServicePools,
@@ -74,22 +80,51 @@ export async function dispatchHttp(
   route: HttpRoute,
   task: Task,
   variables: Variables,
+  tracing?: TaskTracing,
 ): Promise<TaskOutcome> {
   const selected = selectVariables(variables, route.variables);
   const sendsBody = route.method !== 'GET' && route.method !== 'DELETE';
+  const headers = requestHeaders(service, idempotencyKey(task), sendsBody);
+  const body = sendsBody ? JSON.stringify({ variables: selected, task: taskMetadata(task) }) : undefined;
 
+  if (tracing === undefined || !tracing.enabled) {
+    return sendAndInterpret(pools, service, route, headers, body);
+  }
+  const url = new URL(`${service.baseUrl}${route.path}`);
+  const attributes = {
+    [SEMCONV.httpRequestMethod]: route.method,
+    [SEMCONV.serverAddress]: url.hostname,
+    [SEMCONV.serverPort]: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+    [SEMCONV.urlFull]: url.href,
+    [SEMCONV.urlTemplate]: route.path,
+    [ROUTER.service]: service.name,
+  };
+  return tracing.inSpan(httpClientSpanName(route.method, route.path), { kind: SpanKind.CLIENT, attributes }, async (span) => {
+    tracing.injectTraceContext(headers);
+    const outcome = await sendAndInterpret(pools, service, route, headers, body, (status) => span.setAttribute(SEMCONV.httpResponseStatusCode, status));
+    if (outcome.kind === 'failure') {
+      span.setAttribute(SEMCONV.errorType, outcome.transient === true ? 'transient' : 'failure');
+    }
+    return outcome;
+  });
+}
+
+async function sendAndInterpret(
+  pools: ServicePools,
+  service: ServiceOptions,
+  route: HttpRoute,
+  headers: Record<string, string>,
+  body: string | undefined,
+  onStatus?: (status: number) => void,
+): Promise<TaskOutcome> {
   let response: ServiceResponse;
   try {
-    response = await pools.request(service.name, {
-      method: route.method,
-      path: route.path,
-      headers: requestHeaders(service, idempotencyKey(task), sendsBody),
-      body: sendsBody ? JSON.stringify({ variables: selected, task: taskMetadata(task) }) : undefined,
-    });
+    response = await pools.request(service.name, { method: route.method, path: route.path, headers, body });
   } catch (error) {
     return requestFailure(`${route.method} ${service.name}${route.path}`, service, error);
   }
 
+  onStatus?.(response.status);
   return interpretResponse(service, route, response.status, parseJson(response.body), response.body);
 }
 

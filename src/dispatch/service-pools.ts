@@ -1,12 +1,16 @@
 import { Pool } from 'undici';
 
 import type { ServiceOptions } from '../config/types.ts';
+import { errorTypeOf, type CallResult } from '../telemetry/recorder.ts';
 
 /** Largest response body read from a service; a larger one fails the task instead of filling memory. */
 export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 /** Idle time after which a keep-alive connection to a service is closed. */
 const KEEP_ALIVE_MS = 30_000;
+
+/** Observer of every request sent to a service, batch requests included, for metrics. */
+export type ServiceRequestObserver = (service: string, request: { method: string; path: string }, result: CallResult) => void;
 
 export interface ServiceResponse {
   status: number;
@@ -24,8 +28,11 @@ export class ServicePools {
   /** Path of each service's base URL, without a trailing slash, prefixed to every request path. */
   readonly #basePaths = new Map<string, string>();
 
-  constructor(services: ReadonlyMap<string, ServiceOptions>) {
+  readonly #observe: ServiceRequestObserver | undefined;
+
+  constructor(services: ReadonlyMap<string, ServiceOptions>, observe?: ServiceRequestObserver) {
     this.#services = services;
+    this.#observe = observe;
   }
 
   /**
@@ -41,15 +48,23 @@ export class ServicePools {
     const service = this.#service(serviceName);
     const pool = this.#pool(service);
 
-    const response = await pool.request({
-      method: request.method as 'POST',
-      path: `${this.#basePaths.get(service.name) ?? ''}${request.path}`,
-      headers: request.headers,
-      body: request.body,
-      headersTimeout: service.timeoutMs,
-      bodyTimeout: service.timeoutMs,
-    });
-    const body = await response.body.text();
+    let response;
+    let body: string;
+    try {
+      response = await pool.request({
+        method: request.method as 'POST',
+        path: `${this.#basePaths.get(service.name) ?? ''}${request.path}`,
+        headers: request.headers,
+        body: request.body,
+        headersTimeout: service.timeoutMs,
+        bodyTimeout: service.timeoutMs,
+      });
+      body = await response.body.text();
+    } catch (error) {
+      this.#observe?.(service.name, { method: request.method, path: request.path }, { errorType: errorTypeOf(error) });
+      throw error;
+    }
+    this.#observe?.(service.name, { method: request.method, path: request.path }, { status: response.statusCode });
     return { status: response.statusCode, headers: response.headers, body };
   }
 

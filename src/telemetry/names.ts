@@ -18,6 +18,7 @@
  * `bpmn_router_tasks_total`).
  */
 import {
+  ATTR_CODE_FILE_PATH,
   ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
@@ -68,6 +69,8 @@ export const SEMCONV = {
   /** The path template of a request, e.g. `/reserve`. Experimental in the conventions, so spelt out here. */
   urlTemplate: 'url.template',
   errorType: ATTR_ERROR_TYPE,
+  /** The handler module's path on a handler span. */
+  codeFilePath: ATTR_CODE_FILE_PATH,
   serviceName: ATTR_SERVICE_NAME,
   serviceVersion: ATTR_SERVICE_VERSION,
   serviceInstanceId: ATTR_SERVICE_INSTANCE_ID,

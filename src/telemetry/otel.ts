@@ -81,7 +81,6 @@ export class Telemetry {
   #shutdown: Promise<void> | undefined;
 
   constructor(options: TelemetryOptions = {}, enabled = true) {
-    enableContextPropagation();
     this.ids = new ProcessInstanceIdGenerator();
     if (!enabled) {
       this.tracer = new ProxyTracerProvider().getTracer(INSTRUMENTATION_SCOPE);
@@ -89,6 +88,7 @@ export class Telemetry {
       this.tracingEnabled = false;
       return;
     }
+    enableContextPropagation();
 
     const resource = resourceFromAttributes({
       [SEMCONV.serviceName]: options.serviceName ?? DEFAULT_SERVICE_NAME,

@@ -74,9 +74,13 @@ export class TaskTracing {
     return context.with(taskContext, () => runInSpan(span, run));
   }
 
-  /** Runs `run` inside a child span of the active span and ends it when `run` settles. */
+  /**
+   * Runs `run` inside a child span of the active span and ends it when
+   * `run` settles. Outside a span it starts none, so no step becomes the
+   * root of a trace of its own.
+   */
   inSpan<T>(name: string, options: StepSpanOptions, run: (span: Span) => Promise<T>): Promise<T> {
-    if (this.#telemetry === undefined) {
+    if (this.#telemetry === undefined || trace.getSpan(context.active()) === undefined) {
       return run(NON_RECORDING_SPAN);
     }
     const span = this.#telemetry.tracer.startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes });
