@@ -1,3 +1,7 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { request } from 'undici';
 
 import type { Daemon } from '../../src/daemon/daemon.ts';
@@ -78,6 +82,44 @@ topics:
     expect(log.filter((entry) => entry.failureLog)).toHaveLength(0);
     expect(metrics[0]!.lockExtensions + metrics[1]!.lockExtensions).toBeGreaterThanOrEqual(1);
     expect(metrics[0]!.lateResultsDropped + metrics[1]!.lateResultsDropped).toBe(0);
+  });
+
+  test('slow handler keeps its lock too', async () => {
+    const key = uniqueProcessKey('LongHandler');
+    const folder = mkdtempSync(join(tmpdir(), 'router-slow-handler-'));
+    const module = join(folder, 'slow.mjs');
+    const calls = join(folder, 'calls.txt');
+    writeFileSync(calls, '');
+    writeFileSync(module, `import { appendFileSync } from 'node:fs';
+export default async (task) => {
+  appendFileSync(${JSON.stringify(calls)}, task.id + '\\n');
+  await new Promise((resolve) => setTimeout(resolve, ${3 * LOCK_MS + 500}));
+  return { outcome: 'complete', variables: { handled: true } };
+};
+`);
+    await deployBpmn(url, [{ name: `${key}.bpmn`, xml: linearProcess(key, [{ id: 'Slow', topic: key }]) }]);
+    const instance = await startProcessInstance(url, key);
+    const handlerConfig = (worker: string) => `
+engine: { baseUrl: ${url}, workerId: ${worker}, asyncResponseTimeout: 1s, lockDuration: ${LOCK_MS}, extendLockAt: 0.5 }
+topics:
+  - { topic: ${key}, handler: '${module}' }
+`;
+    // As above, a second worker would run the handler again if the first one's lock ran out.
+    const first = startDaemon(`${key}-a`, handlerConfig(`${key}-a`));
+    const second = startDaemon(`${key}-b`, handlerConfig(`${key}-b`));
+    daemons.push(first, second);
+
+    await waitFor(async () => {
+      const history = await engineGet<{ state: string }>(url, `/history/process-instance/${instance.id}`);
+      return history.state === 'COMPLETED';
+    }, { timeoutMs: 60_000, description: 'the instance to complete' });
+
+    const log = await externalTaskLog(url, key);
+    expect(log.filter((entry) => entry.successLog)).toHaveLength(1);
+    const extensions = [first, second].map((daemon) => daemon.orchestrator.getMetrics().orchestratorMetrics.lockExtensions);
+    expect(log.filter((entry) => entry.failureLog)).toHaveLength(0);
+    expect(readFileSync(calls, 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(extensions[0]! + extensions[1]!).toBeGreaterThanOrEqual(1);
   });
 
   test('result of a task completed elsewhere is dropped', async () => {
