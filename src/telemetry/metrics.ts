@@ -53,7 +53,7 @@ export class PipelineMetrics {
     }
   }
 
-  /** Counts one call to the engine or a service, e.g. `engine:complete` or `service:inventory:200`. */
+  /** Counts one call to the engine or a service, e.g. `engine:complete` or `service:inventory`. */
   recordApiCall(name: string): void {
     this.#apiCalls.set(name, (this.#apiCalls.get(name) ?? 0) + 1);
   }
