@@ -97,6 +97,7 @@ export class ServiceOrchestrator {
       reportedEntries: cache.reportedEntries,
       clock: options.clock,
       logger: this.#logger,
+      onParsed: (milliseconds) => this.#recorder.duration('parse', milliseconds),
     });
     this.#activities = new ActivityCaches(this.#definitions, {
       properties: cache.properties,

@@ -47,6 +47,8 @@ export interface DefinitionRepositoryOptions {
   reportedEntries?: number;
   clock?: Clock;
   logger?: Logger;
+  /** Called with the duration of each parse of definition XML in milliseconds, failed parses included. */
+  onParsed?: (milliseconds: number) => void;
 }
 
 /**
@@ -58,6 +60,7 @@ export class DefinitionRepository {
   readonly #source: DefinitionSource;
   readonly #cache: AdaptiveCache<Entry>;
   readonly #latestVersions: AdaptiveCache<string>;
+  readonly #onParsed: ((milliseconds: number) => void) | undefined;
   readonly #latestVersionTtlMs: number;
   readonly #shared: SharedDefinitionStore | undefined;
   readonly #parseLimits: ParseLimits;
@@ -70,6 +73,7 @@ export class DefinitionRepository {
     this.#shared = options.shared;
     this.#parseLimits = options.parseLimits ?? DEFAULT_PARSE_LIMITS;
     this.#logger = options.logger ?? silentLogger();
+    this.#onParsed = options.onParsed;
     this.#latestVersionTtlMs = options.latestVersionTtlMs ?? 30_000;
     this.#cache = new AdaptiveCache<Entry>({
       name: 'definitions',
@@ -184,10 +188,13 @@ export class DefinitionRepository {
   }
 
   #parse(definitionId: string, xml: string): DefinitionModel {
+    const started = performance.now();
     try {
       return parseDefinition(xml, this.#parseLimits);
     } catch (error) {
       throw error instanceof BpmnParseError ? new DefinitionParseError(definitionId, error) : error;
+    } finally {
+      this.#onParsed?.(performance.now() - started);
     }
   }
 }

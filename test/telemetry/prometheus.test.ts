@@ -128,6 +128,20 @@ telemetry:
     expect(runtime.daemon.orchestrator.getMetrics().orchestratorMetrics.tasksProcessed).toBe(INSTANCES);
   });
 
+  test('every pipeline step is timed', async () => {
+    const { avgOperationTimes } = runtime.daemon.orchestrator.getMetrics().orchestratorMetrics;
+    const query = encodeURIComponent('sum by (bpmn_router_operation) (bpmn_router_operation_duration_count)');
+
+    const steps = await waitFor(async () => {
+      const { body } = await getJson<QueryResponse>(`${prometheusUrl}/api/v1/query?query=${query}`);
+      const found = (body.data?.result ?? []).map((series) => series.metric.bpmn_router_operation).sort();
+      return found.length === 6 ? found : undefined;
+    }, { timeoutMs: 10_000, intervalMs: 500, description: 'six timed steps in Prometheus' });
+
+    expect(Object.keys(avgOperationTimes).sort()).toEqual(['complete', 'definition', 'dispatch', 'fetch', 'parse', 'route']);
+    expect(steps).toEqual(['complete', 'definition', 'dispatch', 'fetch', 'parse', 'route']);
+  });
+
   test('scrape target is up and ready', async () => {
     const up = await getJson<QueryResponse>(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent('up{job="bpmn-task-router"}')}`);
     const readyz = await getJson<{ status: string; checks: Record<string, unknown> }>(`http://127.0.0.1:${runtime.server?.address.port}/readyz`);
