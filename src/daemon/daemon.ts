@@ -12,7 +12,7 @@ import type { Route } from '../routing/route.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { BPMN, ROUTER, SPAN } from '../telemetry/names.ts';
 import type { Telemetry } from '../telemetry/otel.ts';
-import { recordOutcome, TaskTracing } from '../telemetry/tracing.ts';
+import { TaskTracing } from '../telemetry/tracing.ts';
 import { CapacityLedger, type Hold } from './capacity.ts';
 import { failureReport } from './failure-policy.ts';
 import { FetchLoop, type FetchLoopState } from './fetch-loop.ts';
@@ -379,7 +379,8 @@ export class Daemon {
   async #send(task: Task, outcome: RoutedOutcome, log: Logger): Promise<void> {
     const call = ENGINE_CALL_OF[outcome.kind];
     await this.#tracing.inSpan(SPAN.engineReport, { kind: SpanKind.CLIENT, attributes: { [ROUTER.engineCall]: call, [BPMN.taskId]: task.id } }, async (span) => {
-      recordOutcome(span, outcome, outcome.route?.kind === 'http' ? outcome.route.service : undefined);
+      // The task span carries the outcome's status; this span fails only when the engine call does.
+      span.setAttribute(ROUTER.outcome, outcome.kind);
       await this.#sendOutcome(task, outcome, log);
     });
     this.orchestrator.recordCompletion(outcome);
