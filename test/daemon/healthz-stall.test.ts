@@ -2,8 +2,8 @@
  * /healthz of a daemon whose poll loop stalls. The engine is a fake whose
  * fetch-and-lock never returns until the test releases it, because the real
  * adapter's own request timeout would end a hanging fetch before the
- * watchdog's deadline; what is checked is the daemon's real fetch loop,
- * watchdog and health server.
+ * watchdog's deadline. The fetch loop, watchdog and health server under
+ * test are the daemon's real ones.
  */
 import { request } from 'undici';
 
