@@ -40,12 +40,19 @@ export class ConfigError extends RouterError {
   }
 }
 
+/** Problems listed in a {@link ConfigError} message; all of them stay in `issues`. */
+const MAX_ISSUES_SHOWN = 50;
+
 function formatConfigIssues(file: string | undefined, issues: readonly ConfigIssue[]): string {
   const where = file ?? 'configuration';
-  const lines = issues.map((issue) => {
+  const shown = issues.slice(0, MAX_ISSUES_SHOWN);
+  const lines = shown.map((issue) => {
     const position = issue.line === undefined ? '' : `:${issue.line}:${issue.column ?? 1}`;
     return `  ${where}${position} ${issue.path}: received ${issue.received}, expected ${issue.expected}`;
   });
+  if (issues.length > shown.length) {
+    lines.push(`  ... and ${issues.length - shown.length} more`);
+  }
   return `invalid configuration (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`;
 }
 

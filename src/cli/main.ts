@@ -87,16 +87,29 @@ async function start(args: string[]): Promise<number> {
   return stopped;
 }
 
+/** Checks every file named; `--config FILE` is accepted too, as `start` takes it. */
 function validate(args: string[]): number {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  const file = positionals[0];
-  if (file === undefined) {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { config: { type: 'string', short: 'c', multiple: true } } });
+  const files = [...(values.config ?? []), ...positionals];
+  if (files.length === 0) {
     process.stderr.write('validate: missing FILE\n');
     return 2;
   }
-  const config = loadConfigFile(file);
-  process.stdout.write(`${file}: valid (${config.services.size} services, ${config.topics.length} topics)\n`);
-  return 0;
+
+  let invalid = 0;
+  for (const file of files) {
+    try {
+      const config = loadConfigFile(file);
+      process.stdout.write(`${file}: valid (${config.services.size} services, ${config.topics.length} topics)\n`);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) {
+        throw error;
+      }
+      process.stderr.write(`${error.message}\n`);
+      invalid += 1;
+    }
+  }
+  return invalid === 0 ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(
@@ -104,11 +117,17 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
+    const code = (error as { code?: unknown }).code;
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
+      process.exitCode = 1;
+    } else if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      // A mistyped option is a usage error: one line and the help, no stack trace.
+      process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+      process.exitCode = 2;
     } else {
       process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 1;
     }
-    process.exitCode = 1;
   },
 );

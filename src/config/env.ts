@@ -25,11 +25,12 @@ function visit(value: unknown, path: (string | number)[], env: NodeJS.ProcessEnv
   if (typeof value === 'string') {
     return value.replace(REFERENCE, (reference, name: string, fallback: string | undefined) => {
       const found = env[name];
-      if (found !== undefined && found !== '') {
-        return found;
-      }
-      if (fallback !== undefined) {
+      // As in the shell: `${NAME:-default}` replaces an unset or empty variable, `${NAME}` keeps an empty one.
+      if (fallback !== undefined && (found === undefined || found === '')) {
         return fallback;
+      }
+      if (found !== undefined) {
+        return found;
       }
       missing.push({ name, path });
       return reference;

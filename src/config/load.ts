@@ -23,7 +23,8 @@ import type {
 
 type KeyPath = readonly (string | number | symbol)[];
 
-const SECRET_KEYS = new Set(['password', 'token', 'secret', 'clientSecret', 'authorization']);
+/** Keys whose values, and everything below them, never appear in error messages (compared in lower case). */
+const SECRET_KEYS = new Set(['password', 'token', 'secret', 'clientsecret', 'authorization', 'auth', 'headers', 'apikey', 'api-key', 'x-api-key']);
 
 /** Loads, validates and compiles a configuration file; throws {@link ConfigError} listing every problem. */
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): RouterConfig {
@@ -59,14 +60,14 @@ export function parseConfig(
     throw new ConfigError(file, [{
       path: '(document)',
       received: 'invalid YAML',
-      expected: `valid YAML (${syntaxError.message.split('\n')[0]}); a \${VAR} inside { } must be quoted`,
+      expected: `valid YAML (${syntaxError.message.split('\n')[0]})${/flow|map-start|seq-start/i.test(syntaxError.message) ? '; a ${VAR} inside { } or [ ] must be quoted' : ''}`,
       line: position.line,
       column: position.col,
     }]);
   }
 
   const locate = (path: KeyPath) => locateKey(document, lineCounter, path);
-  const { value: substituted, missing } = substituteEnv(document.toJS(), options.env ?? process.env);
+  const { value: substituted, missing } = substituteEnv(toPlainValue(document, file), options.env ?? process.env);
   const issues: ConfigIssue[] = missing.map((reference) => ({
     path: formatPath(reference.path),
     received: `\${${reference.name}} with ${reference.name} unset`,
@@ -76,7 +77,10 @@ export function parseConfig(
 
   const result = configSchema.safeParse(substituted ?? {}, { reportInput: true });
   if (!result.success) {
-    issues.push(...result.error.issues.flatMap((issue) => describeIssue(issue, substituted, locate)));
+    const unresolved = new Set(missing.map((reference) => formatPath(reference.path)));
+    issues.push(...result.error.issues
+      .flatMap((issue) => describeIssue(issue, substituted, locate))
+      .filter((issue) => !unresolved.has(issue.path)));
   }
   if (issues.length > 0) {
     throw new ConfigError(file, issues);
@@ -286,21 +290,34 @@ function describeIssue(
       const path = [...issue.path, key];
       return {
         path: formatPath(path),
-        received: describeValue(valueAt(root, path), key),
+        received: describeValue(valueAt(root, path), path),
         expected: 'no such key; check its spelling and indentation',
         ...locate(path),
       };
     });
   }
 
-  const value = valueAt(root, issue.path);
-  const lastKey = issue.path.at(-1);
+  // A record key that fails its own schema carries the useful message in a nested issue.
+  const message = issue.code === 'invalid_key' && issue.issues[0] !== undefined ? issue.issues[0].message : issue.message;
   return [{
     path: formatPath(issue.path) || '(top level)',
-    received: describeValue(value, typeof lastKey === 'string' ? lastKey : undefined),
-    expected: issue.message,
+    received: describeValue(valueAt(root, issue.path), issue.path),
+    expected: message,
     ...locate(issue.path),
   }];
+}
+
+/** Converts the YAML document to plain values; an alias bomb or another conversion failure is a config error. */
+function toPlainValue(document: Document, file: string | undefined): unknown {
+  try {
+    return document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new ConfigError(file, [{
+      path: '(document)',
+      received: `YAML that cannot be expanded (${error instanceof Error ? error.message : String(error)})`,
+      expected: 'plain YAML; anchors and aliases expand to at most 100 nodes',
+    }]);
+  }
 }
 
 function valueAt(root: unknown, path: KeyPath): unknown {
@@ -314,15 +331,29 @@ function valueAt(root: unknown, path: KeyPath): unknown {
   return current;
 }
 
-function describeValue(value: unknown, key: string | undefined): string {
+function describeValue(value: unknown, path: KeyPath): string {
   if (value === undefined) {
     return 'nothing (the key is missing)';
   }
-  if (key !== undefined && SECRET_KEYS.has(key)) {
+  // Anything under an auth or headers key may be a credential, whatever its name or shape.
+  if (path.some((key) => typeof key === 'string' && SECRET_KEYS.has(key.toLowerCase()))) {
     return '(hidden)';
   }
-  const text = JSON.stringify(value) ?? String(value);
+  const text = JSON.stringify(typeof value === 'string' ? withoutUrlPassword(value) : value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** Masks the password of a URL such as http://user:secret@host, which is rejected but must not be printed. */
+function withoutUrlPassword(value: string): string {
+  if (!URL.canParse(value)) {
+    return value;
+  }
+  const url = new URL(value);
+  if (url.password === '') {
+    return value;
+  }
+  url.password = '***';
+  return url.href;
 }
 
 function formatPath(path: KeyPath): string {

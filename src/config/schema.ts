@@ -30,10 +30,16 @@ function integer(min: number, max: number) {
   );
 }
 
+/** A duration that must be above zero, for timeouts and locks where zero would fail every call. */
+const positiveDuration = duration.refine((value) => value > 0, { error: 'a duration above zero, such as 30s or 1h' });
+
 const httpUrl = z
   .string({ error: 'an http:// or https:// URL' })
   .refine((value) => /^https?:\/\/[^\s/]+/.test(value) && URL.canParse(value), {
     error: 'an http:// or https:// URL such as http://127.0.0.1:8080/engine-rest',
+  })
+  .refine((value) => !URL.canParse(value) || (new URL(value).username === '' && new URL(value).password === ''), {
+    error: 'a URL without user name or password; put credentials under auth, so they stay out of logs',
   });
 
 const name = z
@@ -41,13 +47,13 @@ const name = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'a name of letters, digits, dots, dashes and underscores' });
 
 const basicAuth = z.strictObject({
-  type: z.literal('basic', { error: 'basic or bearer' }),
+  type: z.literal('basic', { error: 'basic (HTTP basic auth with username and password)' }),
   username: z.string({ error: 'a user name' }).min(1, { error: 'a non-empty user name' }),
   password: z.string({ error: 'a password (use ${ENV_VAR} to keep it out of the file)' }),
 });
 
 const bearerAuth = z.strictObject({
-  type: z.literal('bearer', { error: 'basic or bearer' }),
+  type: z.literal('bearer', { error: 'bearer (with token)' }),
   token: z.string({ error: 'a token (use ${ENV_VAR} to keep it out of the file)' }).min(1, { error: 'a non-empty token' }),
 });
 
@@ -70,10 +76,10 @@ const engine = z.strictObject({
   auth: basicAuth.optional(),
   workerId: name.optional(),
   maxTasks: integer(1, 1000).default(10),
-  lockDuration: duration.default(30_000),
+  lockDuration: positiveDuration.default(30_000),
   asyncResponseTimeout: duration.default(10_000),
   pollInterval: duration.default(300),
-  requestTimeout: duration.default(30_000),
+  requestTimeout: positiveDuration.default(30_000),
   extendLockAt: share(0.1, 0.9).default(0.5),
   failure: z
     .strictObject({
@@ -82,7 +88,7 @@ const engine = z.strictObject({
       maxRetryTimeout: duration.default(300_000),
     })
     .default({ retries: 3, retryTimeout: 1_000, maxRetryTimeout: 300_000 }),
-});
+}, { error: 'an engine mapping with at least baseUrl, such as { baseUrl: http://127.0.0.1:8080/engine-rest }' });
 
 const retry = z.strictObject({
   maxAttempts: integer(1, 100).optional(),
@@ -104,14 +110,14 @@ const batch = z.strictObject({
 
 const service = z.strictObject({
   baseUrl: httpUrl,
-  timeout: duration.default(10_000),
+  timeout: positiveDuration.default(10_000),
   maxConcurrent: integer(1, 10_000).default(10),
   auth: auth.optional(),
   headers: z.record(z.string(), z.string({ error: 'a header value string' })).default({}),
   retry: retry.optional(),
   breaker: breaker.optional(),
   batch: batch.optional(),
-});
+}, { error: 'a service mapping such as { baseUrl: http://127.0.0.1:9000, timeout: 5s }' });
 
 const dispatch = z.strictObject({
   retry: retry.default({}),
@@ -152,13 +158,12 @@ const topic = z
     resultVariable: z.string({ error: 'a variable name' }).min(1).optional(),
     errors: z.record(statusKey, errorMapping).default({}),
     handler: z.string({ error: 'the path of a handler module, e.g. workers/audit-log.ts' }).min(1).optional(),
-    lockDuration: duration.optional(),
-  })
+    lockDuration: positiveDuration.optional(),
+  }, { error: 'a topic entry such as { topic: reserve-stock, service: inventory }' })
   .refine((value) => !(value.service !== undefined && value.handler !== undefined), {
     error: 'either service or handler, not both',
   });
 
-const positiveDuration = duration.refine((value) => value > 0, { error: 'a duration above zero, such as 30s or 1h' });
 
 /** A number in a range; numeric strings are accepted because `${VAR}` substitution yields strings. */
 function decimal(min: number, max: number) {

@@ -61,6 +61,23 @@ describe('command line', () => {
     expect(run.stderr).toContain('engine.baseUrl');
   });
 
+  test('mistyped option prints usage without a stack', async () => {
+    const run = await runCli(['start', '--confg', 'x.yaml']);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("Unknown option '--confg'");
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('validate checks every file named', async () => {
+    const bad = writeConfig('topics: [{ topic: t }]\n');
+    const run = await runCli(['validate', 'config/examples/order-flow.yaml', bad]);
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('order-flow.yaml: valid');
+    expect(run.stderr).toContain('engine: received nothing');
+  });
+
   test('unknown command prints usage', async () => {
     const run = await runCli(['launch']);
 

@@ -114,6 +114,51 @@ topics: [{ topic: a }]
     expect(issue?.received).toBe('(hidden)');
   });
 
+  test('values under auth and headers are hidden', () => {
+    const text = `
+engine: { baseUrl: http://127.0.0.1:8080/engine-rest }
+services:
+  s: { baseUrl: http://127.0.0.1:1, auth: S3CRET-1, headers: { Authorization: 12345 } }
+topics: [{ topic: a, service: s }]
+`;
+    const issues = issuesOf(text);
+    expect(issues.map((issue) => issue.path)).toEqual(['services.s.auth', 'services.s.headers.Authorization']);
+    expect(issues.every((issue) => issue.received === '(hidden)')).toBe(true);
+  });
+
+  test('URL with credentials is rejected with them masked', () => {
+    const [issue] = issuesOf('engine: { baseUrl: "http://user:S3CRET@127.0.0.1:8080/engine-rest" }\ntopics: [{ topic: a }]\n');
+    expect(issue?.path).toBe('engine.baseUrl');
+    expect(issue?.received).not.toContain('S3CRET');
+    expect(issue?.expected).toContain('under auth');
+  });
+
+  test('zero timeout and lock duration are rejected', () => {
+    const text = `
+engine: { baseUrl: http://127.0.0.1:8080/engine-rest, lockDuration: 0 }
+services: { s: { baseUrl: http://127.0.0.1:1, timeout: 0 } }
+topics: [{ topic: a, service: s }]
+`;
+    expect(issuesOf(text).map((issue) => issue.path)).toEqual(['engine.lockDuration', 'services.s.timeout']);
+  });
+
+  test('alias bomb is a config error', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [index, name] of ['b', 'c', 'd', 'e'].entries()) {
+      const previous = String.fromCharCode('a'.charCodeAt(0) + index);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(', ')}]`);
+    }
+    const [issue] = issuesOf(levels.join('\n'));
+    expect(issue?.path).toBe('(document)');
+    expect(issue?.received).toContain('cannot be expanded');
+  });
+
+  test('unset variable is reported once', () => {
+    const issues = issuesOf('engine: { baseUrl: "${ENGINE_URL}" }\ntopics: [{ topic: a }]\n');
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.received).toContain('ENGINE_URL unset');
+  });
+
   test('every problem is reported at once', () => {
     const text = `
 engine: { baseUrl: nope, maxTasks: many }
