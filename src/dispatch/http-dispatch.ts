@@ -172,6 +172,16 @@ export function interpretResponse(
   text: string,
 ): TaskOutcome {
   if (status >= 200 && status < 300) {
+    const declared = parsed.ok && isObject(parsed.value) ? parsed.value.variables : undefined;
+    if (declared !== undefined && !isObject(declared)) {
+      // A service that sends `variables` but not as an object broke the contract; completing would silently drop its result.
+      return {
+        kind: 'failure',
+        message: `${route.method} ${service.name}${route.path} returned HTTP ${status} with "variables" as ${Array.isArray(declared) ? 'an array' : typeof declared}; expected an object of variable names to values`,
+        details: text.slice(0, MAX_DETAILS_CHARS),
+        transient: false,
+      };
+    }
     const variables: Variables = parsed.ok ? { ...variablesOf(parsed.value) } : {};
     if (route.resultVariable !== undefined && text.length > 0) {
       variables[route.resultVariable] = parsed.ok ? parsed.value : text;

@@ -50,6 +50,9 @@ describe('Dispatcher over HTTP', () => {
           await new Promise((resolve) => setTimeout(resolve, 2_000));
           sendJson(response, 200, {});
           return;
+        case '/api/bad-variables':
+          sendJson(response, 200, { variables: 'not-an-object' });
+          return;
         case '/api/plain':
           response.end('ok');
           return;
@@ -150,6 +153,13 @@ topics:
     expect(outcome.kind).toBe('failure');
     expect(outcome.kind === 'failure' && outcome.message).toMatch(/timed out after 300 ms/);
     expect(outcome.kind === 'failure' && outcome.transient).toBe(true);
+  });
+
+  test('2xx with non-object variables is a failure', async () => {
+    const outcome = await dispatcher.dispatch(task(), {}, route('reserve', { path: '/bad-variables' }));
+
+    expect(outcome.kind).toBe('failure');
+    expect(outcome.kind === 'failure' && outcome.message).toContain('"variables" as string');
   });
 
   test('non-JSON 2xx body lands in the result variable', async () => {
