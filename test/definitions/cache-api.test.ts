@@ -7,6 +7,7 @@ import type { Task } from '../../src/engine/types.ts';
 import { DefinitionParseError } from '../../src/errors.ts';
 import { ServiceOrchestrator } from '../../src/orchestrator.ts';
 import { engineUrl, uniqueProcessKey } from '../support/engine.ts';
+import { CountingSource } from '../support/counting-source.ts';
 
 /** A fake clock for expiry tests: time moves only when the test calls `advance`. */
 class FakeClock implements Clock {
@@ -18,25 +19,6 @@ class FakeClock implements Clock {
 
   advance(milliseconds: number): void {
     this.#now += milliseconds;
-  }
-}
-
-/** Wraps the real engine REST client and counts the XML fetches. */
-class CountingSource implements DefinitionSource {
-  fetches = 0;
-  readonly #rest: Camunda7Rest;
-
-  constructor(rest: Camunda7Rest) {
-    this.#rest = rest;
-  }
-
-  definitionXml(definitionId: string): Promise<string> {
-    this.fetches += 1;
-    return this.#rest.definitionXml(definitionId);
-  }
-
-  latestDefinitionId(processKey: string): Promise<string> {
-    return this.#rest.latestDefinitionId(processKey);
   }
 }
 

@@ -12,7 +12,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import { parseDefinition } from '../../src/definitions/bpmn-extractor.ts';
 import { encodeModel, MODEL_FORMAT_VERSION } from '../../src/definitions/model-codec.ts';
 import { RedisDefinitionStore } from '../../src/definitions/redis-store.ts';
-import { DefinitionRepository, type DefinitionSource } from '../../src/definitions/repository.ts';
+import { DefinitionRepository } from '../../src/definitions/repository.ts';
 import { countProcessInstances, deployBpmn, startProcessInstance, waitFor } from '../../src/demo/engine-rest.ts';
 import { Camunda7Rest } from '../../src/engine/camunda7/rest.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
@@ -21,23 +21,9 @@ import { startCountingProxy } from '../support/counting-proxy.ts';
 import { engineUrl, uniqueProcessKey } from '../support/engine.ts';
 import { sendJson, startTestServer } from '../support/http-server.ts';
 import { deleteKeys, readKey, SHARED_REDIS_URL, uniqueKeyPrefix, writeKey } from '../support/redis.ts';
+import { CountingSource } from '../support/counting-source.ts';
 
 const cli = resolve('src/cli/main.ts');
-
-/** Wraps the real engine REST client and counts the XML fetches. */
-class CountingSource implements DefinitionSource {
-  fetches = 0;
-  readonly #rest: Camunda7Rest;
-
-  constructor(rest: Camunda7Rest) {
-    this.#rest = rest;
-  }
-
-  definitionXml(definitionId: string): Promise<string> {
-    this.fetches += 1;
-    return this.#rest.definitionXml(definitionId);
-  }
-}
 
 interface DaemonProcess {
   child: ChildProcess;

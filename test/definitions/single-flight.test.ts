@@ -1,24 +1,10 @@
 import { parseConfig } from '../../src/config/load.ts';
-import { DefinitionRepository, type DefinitionSource } from '../../src/definitions/repository.ts';
+import { DefinitionRepository } from '../../src/definitions/repository.ts';
 import { deployBpmn } from '../../src/demo/engine-rest.ts';
 import { Camunda7Rest } from '../../src/engine/camunda7/rest.ts';
 import { linearProcess } from '../support/bpmn.ts';
 import { engineUrl, uniqueProcessKey } from '../support/engine.ts';
-
-/** Wraps the real engine REST client and counts the XML fetches. */
-class CountingSource implements DefinitionSource {
-  fetches = 0;
-  readonly #rest: Camunda7Rest;
-
-  constructor(rest: Camunda7Rest) {
-    this.#rest = rest;
-  }
-
-  definitionXml(definitionId: string): Promise<string> {
-    this.fetches += 1;
-    return this.#rest.definitionXml(definitionId);
-  }
-}
+import { CountingSource } from '../support/counting-source.ts';
 
 describe('definition repository on the real engine', () => {
   const config = parseConfig(`engine: { baseUrl: ${engineUrl()} }\ntopics: [{ topic: unused }]\n`, { env: {} });
