@@ -147,7 +147,6 @@ export class Camunda7Adapter implements EngineAdapter {
         body: payload,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        signal: AbortSignal.timeout(timeoutMs),
       });
       status = response.statusCode;
       text = await response.body.text();
