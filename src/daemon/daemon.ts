@@ -81,6 +81,8 @@ export class Daemon {
   readonly #unlocks = new Set<Promise<void>>();
   #state: DaemonState = 'created';
   #stopping: Promise<void> | undefined;
+  /** Settles once every fetch loop has stopped; undefined until stop() begins. */
+  #fetchingStopped: Promise<void> | undefined;
   #forceStop: (() => void) | undefined;
   #forced = false;
 
@@ -189,6 +191,7 @@ export class Daemon {
     try {
       this.orchestrator.dispatcher.stopStarting();
       const loopsStopped = Promise.all(this.#loops.map((loop) => loop.stop()));
+      this.#fetchingStopped = loopsStopped.then(() => undefined);
       const drained = await this.#drain(gracePeriodMs);
       if (!drained) {
         await this.#unlockRemaining();
@@ -320,6 +323,8 @@ export class Daemon {
       return;
     }
     if (outcome.kind === 'deferred') {
+      // While stopping, a fetch still out would lock the task again at once: unlock it only after the fetches returned.
+      await this.#fetchingStopped;
       entry.stopKeeping();
       this.#logger.info({ taskId: task.id, topic: task.topic, reason: outcome.reason }, 'task deferred; unlocking it');
       await this.#unlock(task);
