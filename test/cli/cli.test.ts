@@ -1,40 +1,5 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-
+import { runCli, writeConfig } from '../support/cli.ts';
 import { engineUrl } from '../support/engine.ts';
-
-const cli = resolve('src/cli/main.ts');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], onStdout?: (text: string, kill: (signal: NodeJS.Signals) => void) => void): Promise<Run> {
-  return new Promise((resolveRun, rejectRun) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      onStdout?.(stdout, (signal) => child.kill(signal));
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.once('error', rejectRun);
-    child.once('close', (code) => resolveRun({ code, stdout, stderr }));
-  });
-}
-
-function writeConfig(text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'router-cli-')), 'config.yaml');
-  writeFileSync(file, text);
-  return file;
-}
 
 describe('command line', () => {
   test('validate accepts the example configuration', async () => {

@@ -1,41 +1,8 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-
 import type { ActivityView, InspectReport } from '../../src/cli/inspect.ts';
+import { runCli, writeConfig, type CliRun } from '../support/cli.ts';
 
-const cli = resolve('src/cli/main.ts');
 const ORDER_PROCESS = 'config/examples/order-process.bpmn';
 const ORDER_CONFIG = 'config/examples/order-flow.yaml';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[]): Promise<Run> {
-  return new Promise((resolveRun, rejectRun) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.once('error', rejectRun);
-    child.once('close', (code) => resolveRun({ code, stdout, stderr }));
-  });
-}
-
-function writeConfig(text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'router-inspect-')), 'config.yaml');
-  writeFileSync(file, text);
-  return file;
-}
 
 function activityOf(report: InspectReport, id: string): ActivityView {
   const activity = report.activities.find((candidate) => candidate.id === id);
@@ -46,7 +13,7 @@ function activityOf(report: InspectReport, id: string): ActivityView {
 }
 
 /** Checks that stderr is exactly one line without a stack trace. */
-function expectOneLineError(run: Run): void {
+function expectOneLineError(run: CliRun): void {
   expect(run.stderr.endsWith('\n')).toBe(true);
   expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
   expect(run.stderr).not.toMatch(/\n\s+at /);

@@ -1,5 +1,5 @@
 import { parseConfig } from '../../src/config/load.ts';
-import { ConfigError, type ConfigIssue } from '../../src/errors.ts';
+import { issuesOf } from '../support/config.ts';
 
 const BASE = `
 engine: { baseUrl: http://127.0.0.1:8080/engine-rest }
@@ -7,16 +7,6 @@ topics: [{ topic: t }]
 `;
 
 const MIB = 1024 * 1024;
-
-function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): ConfigIssue[] {
-  try {
-    parseConfig(text, { env });
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return [...(error as ConfigError).issues];
-  }
-  throw new Error('expected the configuration to be rejected');
-}
 
 describe('cache configuration', () => {
   test('defaults bound every cache', () => {

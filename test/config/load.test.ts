@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { loadConfigFile, parseConfig } from '../../src/config/load.ts';
-import { ConfigError, type ConfigIssue } from '../../src/errors.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { issuesOf } from '../support/config.ts';
 
 const VALID = `
 engine:
@@ -25,16 +26,6 @@ topics:
       409: OUT_OF_STOCK
       422: { code: INVALID_ORDER, message: order rejected }
 `;
-
-function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): ConfigIssue[] {
-  try {
-    parseConfig(text, { env });
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return [...(error as ConfigError).issues];
-  }
-  throw new Error('expected the configuration to be rejected');
-}
 
 function withTopic(topic: string): string {
   return `

@@ -1,20 +1,10 @@
 import { parseConfig } from '../../src/config/load.ts';
-import { ConfigError, type ConfigIssue } from '../../src/errors.ts';
+import { issuesOf } from '../support/config.ts';
 
 const BASE = `
 engine: { baseUrl: http://127.0.0.1:8080/engine-rest }
 topics: [{ topic: t }]
 `;
-
-function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): ConfigIssue[] {
-  try {
-    parseConfig(text, { env });
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return [...(error as ConfigError).issues];
-  }
-  throw new Error('expected the configuration to be rejected');
-}
 
 describe('telemetry configuration', () => {
   test('defaults export nothing and open no port', () => {
