@@ -19,9 +19,9 @@ export class RouterError extends Error {
 export interface ConfigIssue {
   /** Key path such as `topics[2].service`. */
   path: string;
-  /** What the file contains there, shortened for display. */
+  /** The value found there, shortened for display. */
   received: string;
-  /** What is allowed there. */
+  /** Description of the values allowed there. */
   expected: string;
   /** 1-based line and column in the file, when known. */
   line?: number;

@@ -54,8 +54,8 @@ export interface OrchestratorOptions {
 
 /**
  * Names of the caches accepted by {@link ServiceOrchestrator.clearCacheItem}:
- * `xml` holds parsed definitions keyed by definition id, `properties` and
- * `docs` hold one activity's properties or documentation keyed
+ * `xml` contains parsed definitions keyed by definition id, `properties` and
+ * `docs` contain one activity's properties or documentation keyed
  * `<definitionId>:<activityId>`.
  */
 export type CacheName = 'xml' | 'properties' | 'docs';

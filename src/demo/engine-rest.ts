@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect } from 'node:util';
 import { FormData, request, Response } from 'undici';
 import { EngineRequestError, WaitTimeoutError } from '../errors.ts';
+import { engineErrorMessage } from '../engine/camunda7/error-body.ts';
 
 /** HTTP basic credentials of an engine whose REST API requires authentication. */
 export interface BasicAuthCredentials {
@@ -395,27 +396,10 @@ async function callEngine(
 
   const text = await response.body.text();
   if (response.statusCode >= 300) {
-    throw new EngineRequestError(`${method} ${url} failed with HTTP ${response.statusCode}: ${engineMessage(text)}`, response.statusCode);
+    throw new EngineRequestError(`${method} ${url} failed with HTTP ${response.statusCode}: ${engineErrorMessage(text)}`, response.statusCode);
   }
   if (text === '') {
     return undefined;
   }
   return JSON.parse(text) as unknown;
-}
-
-/** Extracts `type: message` from the engine's JSON error body, or shortens a non-JSON body. */
-function engineMessage(text: string): string {
-  try {
-    const parsed = JSON.parse(text) as { type?: unknown; message?: unknown };
-    if (typeof parsed.message === 'string') {
-      return typeof parsed.type === 'string' ? `${parsed.type}: ${parsed.message}` : parsed.message;
-    }
-  } catch {
-    // Not JSON: a servlet container error page or an empty body.
-  }
-  const trimmed = text.trim();
-  if (trimmed === '') {
-    return '(empty response body)';
-  }
-  return trimmed.length > 300 ? `${trimmed.slice(0, 300)}…` : trimmed;
 }

@@ -8,7 +8,7 @@ import type { TaskTracing } from '../telemetry/tracing.ts';
 import { isTransientError, TRANSIENT_STATUSES } from './retry.ts';
 import type { ServicePools, ServiceResponse } from './service-pools.ts';
 
-/** Longest part of a failed response body kept in the failure details. */
+/** Maximum number of characters of a failed response body kept in the failure details. */
 const MAX_DETAILS_CHARS = 4_000;
 
 /** The task metadata sent to services next to the variables; absent values are null so every key is always present. */

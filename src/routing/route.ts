@@ -2,7 +2,7 @@ import type { BpmnErrorMapping, HttpMethod, RouterConfig, TopicOptions } from '.
 import type { Activity } from '../definitions/model.ts';
 import { RouteError, UnknownServiceError } from '../errors.ts';
 
-/** Where and how a task is dispatched. */
+/** The destination of a task: an HTTP service call or an in-process handler. */
 export type Route = HttpRoute | HandlerRoute;
 
 export interface HttpRoute {

@@ -7,6 +7,7 @@ import type { EngineAdapter } from '../adapter.ts';
 import type { FailureReport, FetchRequest, FetchedTask, Task, TaskLock, Variables } from '../types.ts';
 import { fromExternalTask, type ExternalTaskJson } from './task.ts';
 import { fromTypedValues, toTypedValues, type TypedValue } from './variables.ts';
+import { engineErrorMessage } from './error-body.ts';
 
 /** Largest fetch-and-lock response accepted: 1000 tasks with their variables. */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -162,7 +163,7 @@ export class Camunda7Adapter implements EngineAdapter {
       throw new EngineRequestError(`${method} ${url} was refused with HTTP ${status}; check engine.auth`, status);
     }
     if (status < 200 || status >= 300) {
-      throw new EngineRequestError(`${method} ${url} returned HTTP ${status}: ${engineMessage(text)}`, status);
+      throw new EngineRequestError(`${method} ${url} returned HTTP ${status}: ${engineErrorMessage(text)}`, status);
     }
     if (status === 204 || text.length === 0) {
       return undefined;
@@ -173,17 +174,4 @@ export class Camunda7Adapter implements EngineAdapter {
       throw new EngineRequestError(`${method} ${url} returned a body that is not JSON: ${text.slice(0, 200)}`, status);
     }
   }
-}
-
-/** The `message` of the engine's JSON error body, or the start of the body. */
-function engineMessage(text: string): string {
-  try {
-    const parsed = JSON.parse(text) as { type?: unknown; message?: unknown };
-    if (typeof parsed.message === 'string') {
-      return typeof parsed.type === 'string' ? `${parsed.type}: ${parsed.message}` : parsed.message;
-    }
-  } catch {
-    // Not JSON: fall through to the raw text.
-  }
-  return text.slice(0, 500);
 }
