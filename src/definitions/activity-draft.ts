@@ -6,6 +6,7 @@
 import { CAMUNDA_NS, CONTAINER_TYPES, OPERATON_NS } from './bpmn-vocabulary.ts';
 import type { Activity, IoMapping } from './model.ts';
 import type { StringPool } from './string-pool.ts';
+import { frozenRecord } from './frozen-record.ts';
 
 /** Camunda 7 extension elements that Operaton reads from one namespace only. */
 export type CamundaPart = 'properties' | 'inputOutput';
@@ -125,7 +126,7 @@ export function finishActivity(draft: ActivityDraft, errorCode: string | undefin
   return Object.freeze({
     id: pool.intern(draft.id),
     name: pool.internOptional(draft.name),
-    type: draft.type,
+    type: pool.intern(draft.type),
     processId: pool.intern(draft.processId),
     parentId: pool.internOptional(draft.parentId),
     topic: pool.internOptional(draft.topic ?? draft.eventTopic),
@@ -143,16 +144,15 @@ export function finishActivity(draft: ActivityDraft, errorCode: string | undefin
   });
 }
 
-const EMPTY_RECORD: Readonly<Record<string, string>> = Object.freeze(newRecord());
+const EMPTY_RECORD: Readonly<Record<string, string>> = frozenRecord([]);
 const EMPTY_LIST: readonly never[] = Object.freeze([]);
 
 function internRecord(record: Record<string, string>, pool: StringPool): Readonly<Record<string, string>> {
-  let interned: Record<string, string> | undefined;
+  const entries: [string, string][] = [];
   for (const key in record) {
-    interned ??= newRecord();
-    interned[pool.intern(key)] = pool.intern(record[key] as string);
+    entries.push([pool.intern(key), pool.intern(record[key] as string)]);
   }
-  return interned === undefined ? EMPTY_RECORD : Object.freeze(interned);
+  return entries.length === 0 ? EMPTY_RECORD : frozenRecord(entries);
 }
 
 function internMappings(mappings: readonly IoMapping[], pool: StringPool): readonly IoMapping[] {

@@ -4,6 +4,7 @@
  * reads only entries that its own version wrote.
  */
 import type { Activity, DefinitionModel, IoMapping, ProcessInfo } from './model.ts';
+import { frozenRecord } from './frozen-record.ts';
 
 /**
  * Version of the stored model.
@@ -142,11 +143,7 @@ function decodeRecord(value: unknown, field: string): Readonly<Record<string, st
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ModelFormatError(`${field} is not an object`);
   }
-  const record = Object.create(null) as Record<string, string>;
-  for (const [key, entry] of Object.entries(value)) {
-    record[key] = requiredString(entry, `${field}.${key}`);
-  }
-  return Object.freeze(record);
+  return frozenRecord(Object.entries(value).map(([key, entry]) => [key, requiredString(entry, `${field}.${key}`)] as const));
 }
 
 function decodeMappings(value: unknown, field: string): readonly IoMapping[] {
