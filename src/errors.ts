@@ -133,6 +133,17 @@ export class IllegalStateError extends RouterError {
   }
 }
 
+/** Raised by `ServiceOrchestrator.getMetrics()` when the orchestrator was created with `enableMetrics: false`. */
+export class MetricsDisabledError extends RouterError {
+  constructor() {
+    super(
+      'ERR_METRICS_DISABLED',
+      'ServiceOrchestrator.getMetrics() is not available because the orchestrator was created with enableMetrics: false; ' +
+        'create it with enableMetrics: true (the default) to collect metrics',
+    );
+  }
+}
+
 /**
  * Raised when the bundled Operaton engine cannot be built or started, or does
  * not answer its REST API within the start deadline. The message ends with the

@@ -3,22 +3,27 @@ import { performance } from 'node:perf_hooks';
 import { loadConfigFile } from './config/load.ts';
 import type { RouterConfig, TopicOptions } from './config/types.ts';
 import { ActivityCaches } from './definitions/activity-cache.ts';
-import type { AdaptiveCacheStats, Clock } from './definitions/adaptive-cache.ts';
+import type { AdaptiveCacheStats } from './definitions/adaptive-cache.ts';
 import type { DefinitionModel } from './definitions/model.ts';
 import { RedisDefinitionStore, type SharedDefinitionStore } from './definitions/redis-store.ts';
-import { DefinitionRepository, type DefinitionSource } from './definitions/repository.ts';
+import { DefinitionRepository } from './definitions/repository.ts';
 import { Dispatcher } from './dispatch/dispatcher.ts';
 import { Camunda7Rest } from './engine/camunda7/rest.ts';
 import { fromExternalTask, isExternalTask, type ExternalTaskJson } from './engine/camunda7/task.ts';
 import type { Task, TaskOutcome, Variables } from './engine/types.ts';
-import { BpmnParseError, DefinitionParseError, IllegalStateError, RouterError } from './errors.ts';
+import { BpmnParseError, DefinitionParseError, IllegalStateError, MetricsDisabledError, RouterError } from './errors.ts';
+import type { MetricsSnapshot } from './orchestrator-metrics.ts';
+import { resolveOrchestratorOptions, type OrchestratorOptions, type OrchestratorSettings } from './orchestrator-options.ts';
 import { resolveRoute, type Route } from './routing/route.ts';
-import { silentLogger, type Logger } from './telemetry/logger.ts';
+import type { Logger } from './telemetry/logger.ts';
 import type { OutcomeKind } from './telemetry/metrics.ts';
 import { BPMN, ROUTER, SPAN } from './telemetry/names.ts';
-import { Telemetry } from './telemetry/otel.ts';
+import type { Telemetry } from './telemetry/otel.ts';
 import { TelemetryRecorder, type CallResult } from './telemetry/recorder.ts';
 import { recordOutcome, TaskTracing } from './telemetry/tracing.ts';
+
+export type { CacheMetrics, MetricsSnapshot, OrchestratorMetrics } from './orchestrator-metrics.ts';
+export type { ConfigSections, OrchestratorOptions, OrchestratorSettings } from './orchestrator-options.ts';
 
 /** The outcome of routing one task, with whether a failure is worth retrying. */
 export type RoutedOutcome = TaskOutcome & {
@@ -41,17 +46,6 @@ export interface RouteTaskOptions {
 /** Events of the daemon counted under `orchestratorMetrics`. */
 export type DaemonEvent = 'lockExtensions' | 'lockExtensionFailures' | 'lateResultsDropped' | 'tasksUnlocked' | 'fetchPauses';
 
-export interface OrchestratorOptions {
-  config: RouterConfig;
-  logger?: Logger;
-  /** Where definition XML comes from; defaults to the engine's REST API from `config.engine`. */
-  definitionSource?: DefinitionSource;
-  /** Clock of the caches' expiry; a fake one lets tests move time. @default performance */
-  clock?: Clock;
-  /** Tracer and meter; defaults to telemetry that exports nothing, while `getMetrics()` still counts. */
-  telemetry?: Telemetry;
-}
-
 /**
  * Names of the caches accepted by {@link ServiceOrchestrator.clearCacheItem}:
  * `xml` contains parsed definitions keyed by definition id, `properties` and
@@ -68,8 +62,25 @@ type State = 'open' | 'closing' | 'closed';
  * The library API: resolves a task's route from its definition and the
  * configuration and dispatches it, returning the outcome without touching
  * the engine. The daemon is one user of it; a user's own worker is another.
+ *
+ * After {@link close} has begun, every method throws or rejects with
+ * {@link IllegalStateError}, except `close()` itself, the read-only
+ * snapshots {@link getMetrics} and {@link queueDepths}, and the daemon's
+ * `record*` hooks, because reports of its last tasks arrive after the close.
+ *
+ * @example
+ * ```ts
+ * const orchestrator = new ServiceOrchestrator({
+ *   engine: { baseUrl: 'http://127.0.0.1:8080/engine-rest' },
+ *   services: { inventory: { baseUrl: 'http://127.0.0.1:9000' } },
+ *   topics: [{ topic: 'reserve-stock', service: 'inventory', path: '/reserve' }],
+ * });
+ * const outcome = await orchestrator.routeTask(task, variables);
+ * await orchestrator.close();
+ * ```
  */
 export class ServiceOrchestrator {
+  /** The compiled configuration: defaults filled, durations in milliseconds, frozen. */
   readonly config: RouterConfig;
   readonly #logger: Logger;
   readonly #rest: Camunda7Rest | undefined;
@@ -81,21 +92,36 @@ export class ServiceOrchestrator {
   readonly #recorder: TelemetryRecorder;
   readonly #tracing: TaskTracing;
   readonly #topics: ReadonlyMap<string, TopicOptions>;
+  readonly #metricsEnabled: boolean;
+  /** Telemetry the orchestrator built from the configuration and shuts down in {@link close}. */
+  readonly #ownTelemetry: Telemetry | undefined;
   #state: State = 'open';
   #closing: Promise<void> | undefined;
 
-  constructor(options: OrchestratorOptions) {
-    this.config = options.config;
-    this.#logger = options.logger ?? silentLogger();
-    this.#rest = options.definitionSource === undefined ? new Camunda7Rest(options.config.engine) : undefined;
-    const { cache } = options.config;
+  /**
+   * Creates an orchestrator from the configuration's sections (as in the
+   * YAML file) or a compiled `config`. It opens no connection yet: the
+   * engine is first asked for a definition by the first task or prefetch,
+   * and Redis, when configured, connects in the background.
+   *
+   * @throws {ConfigError} when an option is invalid; its `issues` list every
+   * problem with the key path, the value received and what is allowed.
+   */
+  constructor(options: OrchestratorOptions = {}) {
+    const resolved = resolveOrchestratorOptions(options);
+    this.config = resolved.config;
+    this.#logger = resolved.logger;
+    this.#metricsEnabled = resolved.metricsEnabled;
+    this.#ownTelemetry = resolved.ownsTelemetry ? resolved.telemetry : undefined;
+    this.#rest = resolved.definitionSource === undefined ? new Camunda7Rest(this.config.engine) : undefined;
+    const { cache } = this.config;
     this.#redis = cache.redis === undefined ? undefined : new RedisDefinitionStore(cache.redis, this.#logger);
-    this.#definitions = new DefinitionRepository(options.definitionSource ?? (this.#rest as Camunda7Rest), cache.definitions, {
-      parseLimits: options.config.definitions,
+    this.#definitions = new DefinitionRepository(resolved.definitionSource ?? (this.#rest as Camunda7Rest), cache.definitions, {
+      parseLimits: this.config.definitions,
       shared: this.#redis,
       latestVersionTtlMs: cache.definitions.latestVersionTtlMs,
       reportedEntries: cache.reportedEntries,
-      clock: options.clock,
+      clock: resolved.clock,
       logger: this.#logger,
       onParsed: (milliseconds) => this.#recorder.duration('parse', milliseconds),
     });
@@ -103,17 +129,17 @@ export class ServiceOrchestrator {
       properties: cache.properties,
       docs: cache.docs,
       reportedEntries: cache.reportedEntries,
-      clock: options.clock,
+      clock: resolved.clock,
     });
     if (cache.purgeIntervalMs > 0) {
       this.#purgeTimer = setInterval(() => this.#purgeExpired(), cache.purgeIntervalMs);
       this.#purgeTimer.unref();
     }
 
-    const telemetry = options.telemetry ?? Telemetry.disabled();
-    this.#recorder = new TelemetryRecorder(telemetry.meter);
+    const { telemetry } = resolved;
+    this.#recorder = new TelemetryRecorder(telemetry.meter, { enabled: this.#metricsEnabled });
     this.#tracing = new TaskTracing(telemetry);
-    this.#dispatcher = new Dispatcher(options.config, this.#logger, {
+    this.#dispatcher = new Dispatcher(this.config, this.#logger, {
       tracing: this.#tracing,
       onRequest: (service, request, result) => this.#recorder.serviceCall(service, request, result),
     });
@@ -126,20 +152,49 @@ export class ServiceOrchestrator {
       queueDepths: () => this.#dispatcher.queueDepths(),
       breakerStates: () => Object.fromEntries(Object.entries(this.#dispatcher.stats().breakers).map(([service, breaker]) => [service, breaker.state])),
     });
-    this.#topics = new Map(options.config.topics.map((topic) => [topic.topic, topic]));
-  }
-
-  /** Builds an orchestrator from a YAML configuration file. */
-  static fromConfig(file: string, options: Omit<OrchestratorOptions, 'config'> = {}): ServiceOrchestrator {
-    return new ServiceOrchestrator({ ...options, config: loadConfigFile(file) });
+    this.#topics = new Map(this.config.topics.map((topic) => [topic.topic, topic]));
   }
 
   /**
-   * Routes one task and dispatches it, retrying transient errors. Never
-   * rejects for a task's own problems: they come back as a failure outcome,
-   * with `retryable: false` when a retry cannot help. A `deferred` outcome
-   * means the task did not start (its service's breaker is open, or
-   * {@link close} began) and should go back to the engine unchanged.
+   * Builds an orchestrator from a YAML configuration file, the same file the
+   * daemon reads, with `${VAR}` references taken from the environment.
+   *
+   * @param file - Path of the YAML file.
+   * @param settings - Settings of the orchestrator itself; the file's own
+   * `cache.*.ttl` keys are overridden by the seconds settings.
+   * @throws {ConfigError} when the file is unreadable or invalid, listing
+   * every problem with its line and column.
+   */
+  static fromConfig(file: string, settings: OrchestratorSettings = {}): ServiceOrchestrator {
+    return new ServiceOrchestrator({ ...settings, config: loadConfigFile(file) });
+  }
+
+  /** Whether the orchestrator records metrics (the `enableMetrics` setting). */
+  get metricsEnabled(): boolean {
+    return this.#metricsEnabled;
+  }
+
+  /**
+   * Routes one task and dispatches it, retrying transient errors. Nothing is
+   * reported to the engine: the caller completes the task, raises the BPMN
+   * error or reports the failure, e.g. through its own task client.
+   *
+   * Never rejects for a task's own problems: they come back as a failure
+   * outcome with its reason, and `retryable: false` when a retry cannot help
+   * (no route, an undeclared service, a definition that cannot be parsed). A
+   * `deferred` outcome means the task did not start (its service's breaker
+   * is open, or {@link close} began) and should go back to the engine
+   * unchanged.
+   *
+   * @param input - The task: an engine-neutral {@link Task}, or a Camunda 7
+   * external task as fetch-and-lock or camunda-external-task-client-js hands
+   * it out (recognised by its `topicName`).
+   * @param variables - The process variables as plain values; the route's
+   * `variables` list selects those sent to the service.
+   * @param options - Hooks and a retry deadline, mainly for the daemon.
+   * @returns `complete` with the result variables, `bpmnError` with its code,
+   * `failure` with its message, or `deferred`.
+   * @throws {IllegalStateError} (as a rejection) after {@link close}.
    */
   async routeTask(input: Task | ExternalTaskJson, variables: Variables = {}, options: RouteTaskOptions = {}): Promise<RoutedOutcome> {
     this.#assertOpen('routeTask');
@@ -175,8 +230,16 @@ export class ServiceOrchestrator {
    * Routes and dispatches several tasks at once; `variablesList[i]` belongs
    * to `tasks[i]`. The tasks are grouped by service: those of a service with
    * a batch endpoint go out in batch requests of up to `batch.maxSize`, the
-   * others one request each. Resolves with one outcome per task, in input
-   * order; like {@link routeTask} it never rejects for a task's own problems.
+   * others one request each. Like {@link routeTask} it reports nothing to
+   * the engine and never rejects for a task's own problems.
+   *
+   * @param tasks - Tasks as {@link routeTask} accepts them.
+   * @param variablesList - One set of variables per task, in the same order;
+   * an empty list sends every task with no variables.
+   * @returns One outcome per task, in input order.
+   * @throws {TypeError} (as a rejection) when `variablesList` is neither empty
+   * nor as long as `tasks`.
+   * @throws {IllegalStateError} (as a rejection) after {@link close}.
    */
   async routeBatchTasks(
     tasks: readonly (Task | ExternalTaskJson)[],
@@ -184,8 +247,8 @@ export class ServiceOrchestrator {
     options: Omit<RouteTaskOptions, 'onRoute'> = {},
   ): Promise<RoutedOutcome[]> {
     this.#assertOpen('routeBatchTasks');
-    if (variablesList.length > tasks.length) {
-      throw new TypeError(`routeBatchTasks() received ${variablesList.length} variable sets for ${tasks.length} tasks; pass one per task, in the same order`);
+    if (variablesList.length !== 0 && variablesList.length !== tasks.length) {
+      throw new TypeError(`routeBatchTasks() received ${variablesList.length} variable sets for ${tasks.length} tasks; pass one per task, in the same order, or none`);
     }
     const normalized = tasks.map((input) => (isExternalTask(input) ? fromExternalTask(input) : input));
 
@@ -224,7 +287,14 @@ export class ServiceOrchestrator {
     return { ...outcome, retryable: outcome.kind === 'failure' ? true : undefined, route };
   }
 
-  /** Resolves a task's route from its definition's activity properties and the topic's defaults. */
+  /**
+   * Resolves a task's route from its definition's activity properties and
+   * the topic's defaults, without dispatching it.
+   *
+   * @throws {RouterError} (as a rejection) when the topic is not configured,
+   * the definition cannot be read, or no route results; {@link IllegalStateError}
+   * after {@link close}.
+   */
   async resolveRoute(task: Task): Promise<Route> {
     this.#assertOpen('resolveRoute');
     return (await this.#resolve(task)).route;
@@ -252,8 +322,14 @@ export class ServiceOrchestrator {
     return { route, leadsToEnd: activity.leadsToEnd };
   }
 
-  /** Returns the parsed definition, from the cache or the engine. */
-  definition(definitionId: string): Promise<DefinitionModel> {
+  /**
+   * Returns the parsed definition, from the cache or the engine.
+   *
+   * @throws {BpmnParseError} (as a rejection) when the XML is rejected;
+   * {@link EngineRequestError} when the engine cannot be reached;
+   * {@link IllegalStateError} after {@link close}.
+   */
+  async definition(definitionId: string): Promise<DefinitionModel> {
     this.#assertOpen('definition');
     return this.#definitions.get(definitionId);
   }
@@ -262,19 +338,33 @@ export class ServiceOrchestrator {
    * Returns the latest version of a process key. The key's definition id is
    * remembered for `cache.definitions.latestVersionTtl` (reads do not extend
    * it), so a newly deployed version is used within that time.
+   *
+   * @throws as {@link definition} does.
    */
-  latestDefinition(processKey: string): Promise<DefinitionModel> {
+  async latestDefinition(processKey: string): Promise<DefinitionModel> {
     this.#assertOpen('latestDefinition');
     return this.#definitions.latest(processKey);
   }
 
-  /** Returns an activity's documentation through the documentation cache; undefined when it has none. */
-  activityDocumentation(definitionId: string, activityId: string): Promise<string | undefined> {
+  /**
+   * Returns an activity's documentation through the documentation cache;
+   * undefined when it has none.
+   *
+   * @throws as {@link definition} does.
+   */
+  async activityDocumentation(definitionId: string, activityId: string): Promise<string | undefined> {
     this.#assertOpen('activityDocumentation');
     return this.#activities.documentation(definitionId, activityId);
   }
 
-  /** Loads a definition into the cache ahead of its first task; resolves to false when it cannot be loaded. */
+  /**
+   * Loads a definition into the cache ahead of its first task, e.g.
+   * `'Process_A:1:123'`. A failure is logged at warn level, never thrown.
+   *
+   * @returns true when the definition is cached, false when it could not be
+   * loaded or parsed.
+   * @throws {IllegalStateError} (as a rejection) after {@link close}.
+   */
   async prefetchProcessXml(definitionId: string): Promise<boolean> {
     this.#assertOpen('prefetchProcessXml');
     try {
@@ -289,7 +379,13 @@ export class ServiceOrchestrator {
   /**
    * Records a call the daemon made to the engine, for `getMetrics()` and
    * the exported metrics: `fetchAndLock` times the `fetch` step, the calls
-   * that report an outcome time the `complete` step.
+   * that report an outcome time the `complete` step. A worker that reports
+   * outcomes through its own client may call it too. Accepted after
+   * {@link close}.
+   *
+   * @param name - The call, e.g. `fetchAndLock`, `complete`, `bpmnError`, `failure`.
+   * @param milliseconds - How long the call took.
+   * @param result - Its HTTP status, or the kind of error when no response arrived.
    */
   recordEngineCall(name: string, milliseconds: number, result: CallResult): void {
     this.#recorder.engineCall(name, result);
@@ -300,7 +396,7 @@ export class ServiceOrchestrator {
     }
   }
 
-  /** Counts one daemon event under `orchestratorMetrics` of `getMetrics()` and in the exported metrics. */
+  /** Counts one daemon event under `orchestratorMetrics` of `getMetrics()` and in the exported metrics. Accepted after {@link close}. */
   recordDaemonEvent(event: DaemonEvent): void {
     if (event === 'lockExtensions' || event === 'lockExtensionFailures') {
       this.#recorder.lockExtension(event === 'lockExtensions');
@@ -309,29 +405,42 @@ export class ServiceOrchestrator {
     this.#recorder.event(event);
   }
 
-  /** Counts the end of a process instance when the engine accepted the completion of a task that leads only to end events. */
+  /**
+   * Counts the end of a process instance when the engine accepted the
+   * completion of a task that leads only to end events. Accepted after
+   * {@link close}.
+   */
   recordCompletion(outcome: RoutedOutcome): void {
     if (outcome.kind === 'complete' && outcome.leadsToEnd === true) {
       this.#recorder.processInstanceEnded();
     }
   }
 
-  /** The dispatcher, whose capacity and breakers the daemon's fetch loops read. */
+  /** The dispatcher, whose capacity and breakers the daemon's fetch loops read. Not meant for other callers. */
   get dispatcher(): Dispatcher {
     return this.#dispatcher;
   }
 
-  /** Tasks waiting or running per service. */
+  /** Returns the tasks waiting or running per service, and under `(handlers)` for in-process handlers. */
   queueDepths(): Record<string, number> {
     return this.#dispatcher.queueDepths();
   }
 
   /**
-   * A snapshot of the caches and the pipeline's counters and timings.
-   * `cacheMetrics.processXml` is the cache of parsed definitions by id, with
-   * the engine fetches and, under `shared`, the Redis tier's counters.
+   * Returns a snapshot of the caches' counters and the pipeline's counters
+   * and timings since the orchestrator was created, e.g.
+   * `cacheMetrics.processXml.hits` and `orchestratorMetrics.cacheHitRates`.
+   * {@link MetricsSnapshot} describes every field. Still readable after
+   * {@link close}: the counters keep their final values, while the caches
+   * are empty by then.
+   *
+   * @throws {MetricsDisabledError} when the orchestrator was created with
+   * `enableMetrics: false`.
    */
-  getMetrics() {
+  getMetrics(): MetricsSnapshot {
+    if (!this.#metricsEnabled) {
+      throw new MetricsDisabledError();
+    }
     const xml = this.#definitions.stats();
     const { properties, docs } = this.#activities.stats();
     return {
@@ -350,10 +459,14 @@ export class ServiceOrchestrator {
   }
 
   /**
-   * Removes one entry from an in-memory cache; returns whether it was there.
-   * The key is a definition id for `xml` and `<definitionId>:<activityId>`
-   * for `properties` and `docs` (see {@link CacheName}). The Redis tier keeps
-   * its entry, which stays valid because a definition id's XML never changes.
+   * Removes one entry from an in-memory cache. The Redis tier keeps its
+   * entry, which stays valid because a definition id's XML never changes.
+   *
+   * @param cache - `xml`, `properties` or `docs` (see {@link CacheName}).
+   * @param key - A definition id for `xml`, `<definitionId>:<activityId>` for
+   * `properties` and `docs`.
+   * @returns Whether the entry was there.
+   * @throws {TypeError} for another cache name; {@link IllegalStateError} after {@link close}.
    */
   clearCacheItem(cache: CacheName, key: string): boolean {
     this.#assertOpen('clearCacheItem');
@@ -369,7 +482,13 @@ export class ServiceOrchestrator {
     }
   }
 
-  /** Removes expired entries from every cache; returns how many per cache. */
+  /**
+   * Removes expired entries from every in-memory cache now, as the sweep
+   * every `cache.purgeInterval` does.
+   *
+   * @returns How many entries each cache removed, as `{ xml, properties, docs }`.
+   * @throws {IllegalStateError} after {@link close}.
+   */
   clearExpiredCacheEntries(): Record<CacheName, number> {
     this.#assertOpen('clearExpiredCacheEntries');
     return this.#purgeExpired();
@@ -401,18 +520,32 @@ export class ServiceOrchestrator {
     };
   }
 
-  /** Waits until every task handed to {@link routeTask} has its outcome. */
+  /**
+   * Waits until every task handed to {@link routeTask} or
+   * {@link routeBatchTasks} has its outcome.
+   *
+   * @throws {IllegalStateError} (as a rejection) after {@link close}.
+   */
   async onIdle(): Promise<void> {
+    this.#assertOpen('onIdle');
     await this.#dispatcher.onIdle();
   }
 
   /**
-   * Stops dispatch and releases connections. Tasks not yet started (waiting
-   * in a queue, for a batch, or between retries) resolve `deferred` at once;
-   * requests and handlers in flight finish first, unless `force` aborts
-   * them (their tasks then end as failures). Later calls to other methods
-   * are rejected. Safe to call twice: the second call returns the first
-   * call's promise, and a second call with `force` aborts what still runs.
+   * Stops dispatch and releases everything the orchestrator holds: the
+   * connection pools of the engine and the services, the cache sweep's
+   * timer, the Redis connection, the caches' entries, and the telemetry it
+   * built itself. Tasks not yet started (waiting in a queue, for a batch, or
+   * between retries) resolve `deferred` at once; requests and handlers in
+   * flight finish first, unless `force` aborts them (their tasks then end as
+   * failures).
+   *
+   * Safe to call twice: the second call returns the first call's promise,
+   * and a second call with `force` aborts what still runs. From the first
+   * call on, other methods throw or reject with {@link IllegalStateError}
+   * (see the class description for the exceptions).
+   *
+   * @param options - `force: true` aborts requests and handlers in flight.
    */
   close(options: { force?: boolean } = {}): Promise<void> {
     if (options.force === true && this.#closing !== undefined) {
@@ -428,6 +561,7 @@ export class ServiceOrchestrator {
     await this.#dispatcher.close(options);
     await this.#rest?.close();
     await this.#redis?.close();
+    await this.#ownTelemetry?.shutdown();
     this.#definitions.clear();
     this.#activities.clear();
     this.#state = 'closed';
@@ -440,7 +574,7 @@ export class ServiceOrchestrator {
 
   #assertOpen(method: string): void {
     if (this.#state !== 'open') {
-      throw new IllegalStateError(`ServiceOrchestrator.${method}() called after close(); create a new orchestrator`);
+      throw new IllegalStateError(`ServiceOrchestrator.${method}() was called after close(); create a new ServiceOrchestrator to route more tasks`);
     }
   }
 }

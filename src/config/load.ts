@@ -90,6 +90,22 @@ export function parseConfig(
   return compile(result.data as ValidatedConfig, file, baseDir, locate);
 }
 
+/**
+ * Validates and compiles configuration given as plain values, in the shape
+ * of the YAML file, e.g. by a library user. `${VAR}` references are not
+ * substituted; read `process.env` in code instead. Relative handler paths
+ * resolve against `baseDir` (default: the working directory). Throws
+ * {@link ConfigError} listing every problem.
+ */
+export function compileConfig(value: unknown, options: { baseDir?: string } = {}): RouterConfig {
+  const noPosition = () => ({});
+  const result = configSchema.safeParse(value ?? {}, { reportInput: true });
+  if (!result.success) {
+    throw new ConfigError(undefined, result.error.issues.flatMap((issue) => describeIssue(issue, value, noPosition)));
+  }
+  return compile(result.data as ValidatedConfig, undefined, options.baseDir ?? process.cwd(), noPosition);
+}
+
 function compile(
   config: ValidatedConfig,
   file: string | undefined,

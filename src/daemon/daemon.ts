@@ -11,7 +11,7 @@ import { ServiceOrchestrator, type RoutedOutcome } from '../orchestrator.ts';
 import type { Route } from '../routing/route.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { BPMN, ROUTER, SPAN } from '../telemetry/names.ts';
-import type { Telemetry } from '../telemetry/otel.ts';
+import { Telemetry } from '../telemetry/otel.ts';
 import { TaskTracing } from '../telemetry/tracing.ts';
 import { CapacityLedger, type Hold } from './capacity.ts';
 import { failureReport } from './failure-policy.ts';
@@ -89,7 +89,7 @@ export class Daemon {
   constructor(options: DaemonOptions) {
     this.#config = options.config;
     this.#logger = options.logger;
-    this.orchestrator = options.orchestrator ?? new ServiceOrchestrator({ config: options.config, logger: options.logger, telemetry: options.telemetry });
+    this.orchestrator = options.orchestrator ?? new ServiceOrchestrator({ config: options.config, logger: options.logger, telemetry: options.telemetry ?? Telemetry.disabled() });
     this.#tracing = new TaskTracing(options.telemetry);
 
     const groups = groupTopics(this.#config.topics);
@@ -201,7 +201,7 @@ export class Daemon {
       await this.#settleInFlight();
       await Promise.allSettled([...this.#unlocks]);
       await this.#closeEngine();
-      this.#setState('stopped', { tasksProcessed: this.orchestrator.getMetrics().orchestratorMetrics.tasksProcessed });
+      this.#setState('stopped', { tasksProcessed: this.orchestrator.metricsEnabled ? this.orchestrator.getMetrics().orchestratorMetrics.tasksProcessed : undefined });
     } catch (error) {
       this.#setState('failed', { err: error });
       throw error;

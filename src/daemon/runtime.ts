@@ -6,7 +6,7 @@
 import type { RouterConfig } from '../config/types.ts';
 import type { EngineAdapter } from '../engine/adapter.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import { Telemetry, type TelemetryOptions } from '../telemetry/otel.ts';
+import { Telemetry, telemetryOptions, type TelemetryOptions } from '../telemetry/otel.ts';
 import { Daemon } from './daemon.ts';
 import { HealthServer, type ProbeResult } from './health-server.ts';
 import { PollWatchdog } from './poll-watchdog.ts';
@@ -97,21 +97,6 @@ export async function prepareRuntime(options: RuntimeOptions): Promise<DaemonRun
     forceStop: () => {
       void daemon.forceStop();
       return stopAll(() => daemon.forceStop());
-    },
-  };
-}
-
-/** Returns the telemetry options that `config.telemetry` sets. */
-export function telemetryOptions(config: RouterConfig): TelemetryOptions {
-  const { telemetry } = config;
-  return {
-    serviceName: telemetry.serviceName,
-    serviceInstanceId: config.engine.workerId,
-    tracing: { endpoint: telemetry.tracing.endpoint, headers: telemetry.tracing.headers, sampleRatio: telemetry.tracing.sampleRatio },
-    metrics: {
-      otlpEndpoint: telemetry.metrics.otlp?.endpoint,
-      otlpHeaders: telemetry.metrics.otlp?.headers,
-      exportIntervalMs: telemetry.metrics.otlp?.intervalMs,
     },
   };
 }

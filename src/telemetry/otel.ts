@@ -25,6 +25,7 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace';
 
+import type { RouterConfig } from '../config/types.ts';
 import { DEFAULT_SERVICE_NAME, INSTRUMENTATION_SCOPE, SEMCONV } from './names.ts';
 import { ProcessInstanceIdGenerator } from './trace-id.ts';
 
@@ -162,6 +163,21 @@ export class Telemetry {
     clearTimeout(timer);
     this.#state = 'shut-down';
   }
+}
+
+/** Returns the telemetry options that `config.telemetry` sets. */
+export function telemetryOptions(config: RouterConfig): TelemetryOptions {
+  const { telemetry } = config;
+  return {
+    serviceName: telemetry.serviceName,
+    serviceInstanceId: config.engine.workerId,
+    tracing: { endpoint: telemetry.tracing.endpoint, headers: telemetry.tracing.headers, sampleRatio: telemetry.tracing.sampleRatio },
+    metrics: {
+      otlpEndpoint: telemetry.metrics.otlp?.endpoint,
+      otlpHeaders: telemetry.metrics.otlp?.headers,
+      exportIntervalMs: telemetry.metrics.otlp?.intervalMs,
+    },
+  };
 }
 
 function spanExporter(tracing: TelemetryOptions['tracing']): SpanExporter | undefined {

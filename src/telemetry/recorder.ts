@@ -51,6 +51,12 @@ export type RecorderCounter =
 export interface TelemetryRecorderOptions {
   /** Bound on remembered process instance ids, for counting distinct instances. @default 100000 */
   maxRememberedInstances?: number;
+  /**
+   * Whether anything is recorded. Off, every method returns at once: the
+   * figures stay at zero and the meter receives no values.
+   * @default true
+   */
+  enabled?: boolean;
 }
 
 /** Records the pipeline's events; see the module comment. */
@@ -68,10 +74,12 @@ export class TelemetryRecorder {
   readonly #predictions: Counter;
   readonly #prefetches: Counter;
   readonly #meter: Meter;
+  readonly #enabled: boolean;
   #observed = false;
 
   constructor(meter: Meter = createNoopMeter(), options: TelemetryRecorderOptions = {}) {
     this.#meter = meter;
+    this.#enabled = options.enabled ?? true;
     this.#figures = new PipelineMetrics(options.maxRememberedInstances);
     this.#tasks = meter.createCounter(METRIC.tasks, { description: 'Tasks finished, by topic, service and outcome', unit: '{task}' });
     this.#instancesSeen = meter.createCounter(METRIC.processInstancesSeen, {
@@ -109,6 +117,9 @@ export class TelemetryRecorder {
       throw new TypeError('TelemetryRecorder.observe() was already called; pass all sources in one call');
     }
     this.#observed = true;
+    if (!this.#enabled) {
+      return;
+    }
 
     const meter = this.#meter;
     meter.createObservableCounter(METRIC.cacheHits, { description: 'Cache hits since start', unit: '{lookup}' }).addCallback((result) => {
@@ -145,6 +156,9 @@ export class TelemetryRecorder {
 
   /** Counts one finished task by outcome, topic and service, and its process instance the first time it is seen. */
   taskFinished(outcome: OutcomeKind, task: { topic: string; processInstanceId: string }, service: string): void {
+    if (!this.#enabled) {
+      return;
+    }
     const seenBefore = this.#figures.processInstancesSeen;
     this.#figures.recordTask(outcome, task.topic, service, task.processInstanceId);
     this.#tasks.add(1, { [BPMN.topic]: task.topic, [ROUTER.service]: service, [ROUTER.outcome]: outcome });
@@ -155,18 +169,27 @@ export class TelemetryRecorder {
 
   /** Counts a process instance that ended after a task this process completed. */
   processInstanceEnded(): void {
+    if (!this.#enabled) {
+      return;
+    }
     this.counter('processInstancesEnded');
     this.#instancesEnded.add(1);
   }
 
   /** Records how long a pipeline step took, in milliseconds. */
   duration(operation: Operation, milliseconds: number): void {
+    if (!this.#enabled) {
+      return;
+    }
     this.#figures.recordDuration(operation, milliseconds);
     this.#durations.record(milliseconds / 1000, { [ROUTER.operation]: operation });
   }
 
   /** Counts one call to the engine, e.g. `fetchAndLock` or `complete`. */
   engineCall(call: string, result: CallResult): void {
+    if (!this.#enabled) {
+      return;
+    }
     this.#figures.recordApiCall(`engine:${call}`);
     this.#countByResult(`engine:${call}`, result);
     this.#engineCalls.add(1, { [ROUTER.engineCall]: call, ...resultAttributes(result) });
@@ -174,6 +197,9 @@ export class TelemetryRecorder {
 
   /** Counts one request to a service (a batch request counts once). */
   serviceCall(service: string, request: { method: string; path: string }, result: CallResult): void {
+    if (!this.#enabled) {
+      return;
+    }
     this.#figures.recordApiCall(`service:${service}`);
     this.#countByResult(`service:${service}`, result);
     this.#serviceCalls.add(1, {
@@ -186,30 +212,45 @@ export class TelemetryRecorder {
 
   /** Counts one lock extension, successful or not. */
   lockExtension(extended: boolean): void {
+    if (!this.#enabled) {
+      return;
+    }
     this.counter(extended ? 'lockExtensions' : 'lockExtensionFailures');
     this.#lockExtensions.add(1, { [ROUTER.lockExtensionResult]: extended ? 'extended' : 'failed' });
   }
 
   /** Counts one daemon event. */
   event(name: DaemonEventName): void {
+    if (!this.#enabled) {
+      return;
+    }
     this.counter(name);
     this.#daemonEvents.add(1, { [ROUTER.event]: name });
   }
 
   /** Counts one next-task prediction once the task it predicted is known. Nothing calls it until prediction exists. */
   prediction(correct: boolean): void {
+    if (!this.#enabled) {
+      return;
+    }
     this.counter(correct ? 'predictionsCorrect' : 'predictionsWrong');
     this.#predictions.add(1, { [ROUTER.predictionResult]: correct ? 'correct' : 'wrong' });
   }
 
   /** Counts one prefetched definition once it is used or evicted. Nothing calls it until prefetching exists. */
   prefetch(used: boolean): void {
+    if (!this.#enabled) {
+      return;
+    }
     this.counter(used ? 'prefetchesUsed' : 'prefetchesUnused');
     this.#prefetches.add(1, { [ROUTER.prefetchResult]: used ? 'used' : 'unused' });
   }
 
   /** Adds one to a counter that only `getMetrics()` reports; the methods above call it for theirs. */
   counter(name: RecorderCounter): void {
+    if (!this.#enabled) {
+      return;
+    }
     this.#figures.count(name);
   }
 
