@@ -2,7 +2,7 @@
  * routeTask inside your own camunda-external-task-client-js worker. The
  * client fetches and locks the tasks and reports each outcome to the
  * engine; the orchestrator only routes a task to its service and returns
- * what the service answered.
+ * the outcome of the service's response.
  *
  * test/examples/external-task-client.test.ts runs this file against the
  * bundled Operaton engine. In your own project, import from
@@ -21,7 +21,7 @@ const RETRY_TIMEOUT_MS = 1_000;
 export interface InventoryWorkerSetup {
   /** REST base URL of a Camunda 7 or Operaton engine, e.g. `http://127.0.0.1:8080/engine-rest`. */
   engineUrl: string;
-  /** Base URL of the inventory service, which answers `POST /reserve`. */
+  /** Base URL of the inventory service, which handles `POST /reserve`. */
   inventoryUrl: string;
   /** Topic of the reserve-stock tasks. */
   topic: string;

@@ -2,7 +2,7 @@
  * The library on its own: route tasks that your code has fetched and locked,
  * then report their outcomes to the engine yourself. The orchestrator
  * resolves each task's route from its BPMN definition and the configuration,
- * calls the service and returns the outcome; it never completes, fails or
+ * calls the service and returns the outcome. It never completes, fails or
  * unlocks a task in the engine.
  *
  * test/examples/library-usage.test.ts runs this file against the bundled
@@ -18,11 +18,11 @@ import {
   type Variables,
 } from '../src/index.ts';
 
-/** What the example needs from its surroundings: the engine, the service, and tasks already locked. */
+/** Inputs of the example: the engine, the service, and tasks already locked. */
 export interface LibraryUsageSetup {
   /** REST base URL of a Camunda 7 or Operaton engine, e.g. `http://127.0.0.1:8080/engine-rest`. */
   engineUrl: string;
-  /** Base URL of the inventory service, which answers `POST /reserve`. */
+  /** Base URL of the inventory service, which handles `POST /reserve`. */
   inventoryUrl: string;
   /** Topic of the reserve-stock tasks. */
   topic: string;

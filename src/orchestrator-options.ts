@@ -62,7 +62,7 @@ export interface OrchestratorSettings {
   docsCacheTtl?: number;
   /** Logger of every component; the orchestrator never changes its level. @default a logger that writes nothing */
   logger?: Logger;
-  /** Where definition XML comes from. @default the engine's REST API at `engine.baseUrl` */
+  /** Source of definition XML. @default the engine's REST API at `engine.baseUrl` */
   definitionSource?: DefinitionSource;
   /** Clock of the caches' expiry; a fake one lets tests move time. @default performance */
   clock?: Clock;

@@ -64,9 +64,10 @@ type State = 'open' | 'closing' | 'closed';
  * the engine. The daemon is one user of it; a user's own worker is another.
  *
  * After {@link close} has begun, every method throws or rejects with
- * {@link IllegalStateError}, except `close()` itself, the read-only
- * snapshots {@link getMetrics} and {@link queueDepths}, and the daemon's
- * `record*` hooks, because reports of its last tasks arrive after the close.
+ * {@link IllegalStateError}, with three exceptions. `close()` returns its
+ * first promise again. The read-only snapshots {@link getMetrics} and
+ * {@link queueDepths} keep working. The `record*` hooks stay accepted,
+ * because the daemon reports its last tasks after the close.
  *
  * @example
  * ```ts
@@ -359,7 +360,8 @@ export class ServiceOrchestrator {
 
   /**
    * Loads a definition into the cache ahead of its first task, e.g.
-   * `'Process_A:1:123'`. A failure is logged at warn level, never thrown.
+   * `'Process_A:1:123'`. A definition that cannot be loaded is logged at
+   * warn level, and the promise resolves false instead of rejecting.
    *
    * @returns true when the definition is cached, false when it could not be
    * loaded or parsed.
@@ -536,9 +538,9 @@ export class ServiceOrchestrator {
    * connection pools of the engine and the services, the cache sweep's
    * timer, the Redis connection, the caches' entries, and the telemetry it
    * built itself. Tasks not yet started (waiting in a queue, for a batch, or
-   * between retries) resolve `deferred` at once; requests and handlers in
-   * flight finish first, unless `force` aborts them (their tasks then end as
-   * failures).
+   * between retries) resolve `deferred` at once. Requests and handlers in
+   * flight finish first. With `force` they are aborted instead, and their
+   * tasks end as failures.
    *
    * Safe to call twice: the second call returns the first call's promise,
    * and a second call with `force` aborts what still runs. From the first
