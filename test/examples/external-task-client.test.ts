@@ -1,9 +1,9 @@
 /**
- * Runs examples/external-task-client.ts against the shared engine:
+ * Runs docs/examples/external-task-client.ts against the shared engine:
  * camunda-external-task-client-js fetches, locks and reports the tasks, and
  * calls routeTask in its handler to reach a real HTTP service.
  */
-import { startInventoryWorker, type InventoryWorker } from '../../examples/external-task-client.ts';
+import { startInventoryWorker, type InventoryWorker } from '../../docs/examples/external-task-client.ts';
 import { deployBpmn, listExternalTasks, listIncidents, startProcessInstance, waitFor, type Incident } from '../../src/demo/engine-rest.ts';
 import { linearProcess } from '../support/bpmn.ts';
 import { engineGet, externalTaskLog } from '../support/daemon.ts';

@@ -1,9 +1,9 @@
 /**
- * Runs examples/library-usage.ts against the shared engine: real tasks,
+ * Runs docs/examples/library-usage.ts against the shared engine: real tasks,
  * fetched and locked here as a user's own code would, routed to a real HTTP
  * service by the example's orchestrator.
  */
-import { runLibraryUsage, type LibraryUsageResult } from '../../examples/library-usage.ts';
+import { runLibraryUsage, type LibraryUsageResult } from '../../docs/examples/library-usage.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { deployBpmn, listExternalTasks, startProcessInstance } from '../../src/demo/engine-rest.ts';
 import { Camunda7Adapter } from '../../src/engine/camunda7/adapter.ts';

@@ -1,5 +1,5 @@
 // Types for the parts of camunda-external-task-client-js 3.x that bench/engine-client.ts and
-// examples/external-task-client.ts use; the package ships none.
+// docs/examples/external-task-client.ts use; the package ships none.
 declare module 'camunda-external-task-client-js' {
   import type { EventEmitter } from 'node:events';
 

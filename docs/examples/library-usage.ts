@@ -16,7 +16,7 @@ import {
   type RoutedOutcome,
   type Task,
   type Variables,
-} from '../src/index.ts';
+} from '../../src/index.ts';
 
 /** Inputs of the example: the engine, the service, and tasks already locked. */
 export interface LibraryUsageSetup {

@@ -7,11 +7,11 @@
  * test/examples/external-task-client.test.ts runs this file against the
  * bundled Operaton engine. In your own project, import from
  * 'bpmn-task-router'; camunda-external-task-client-js ships no types, so
- * types/camunda-external-task-client-js.d.ts declares the parts used here.
+ * bench/types/camunda-external-task-client-js.d.ts declares the parts used here.
  */
 import { Client, Variables, type Task as ClientTask, type TaskService } from 'camunda-external-task-client-js';
 
-import { ServiceOrchestrator, type RoutedOutcome } from '../src/index.ts';
+import { ServiceOrchestrator, type RoutedOutcome } from '../../src/index.ts';
 
 /** Retries set after a task's first failure, so it gets three attempts in all. */
 const RETRIES_AFTER_FIRST_FAILURE = 2;
