@@ -9,7 +9,7 @@ import { parseDuration } from './duration.ts';
 
 const DURATION_HINT = 'a duration: milliseconds as a number, or a string such as 500ms, 30s, 5m, 1h';
 
-/** A duration, parsed to milliseconds. */
+/** A duration, parsed to milliseconds. The metadata gives the JSON Schema what the transform checks. */
 const duration = z
   .union([z.number(), z.string()], { error: DURATION_HINT })
   .transform((value, context) => {
@@ -19,7 +19,8 @@ const duration = z
       return z.NEVER;
     }
     return milliseconds;
-  });
+  })
+  .meta({ minimum: 0, pattern: '^\\s*(\\d+|\\d+(\\.\\d+)?\\s*(ms|s|m|h))\\s*$', examples: ['500ms', '30s', '5m', '1h'] });
 
 /** An integer in a range; numeric strings are accepted because `${VAR}` substitution yields strings. */
 function integer(min: number, max: number) {
@@ -40,21 +41,24 @@ const httpUrl = z
   })
   .refine((value) => !URL.canParse(value) || (new URL(value).username === '' && new URL(value).password === ''), {
     error: 'a URL without user name or password; put credentials under auth, so they stay out of logs',
-  });
+  })
+  .meta({ pattern: '^https?://[^\\s/@]+([/?#].*)?$' });
 
 const name = z
   .string({ error: 'a name of letters, digits, dots, dashes and underscores' })
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'a name of letters, digits, dots, dashes and underscores' });
 
 const basicAuth = z.strictObject({
-  type: z.literal('basic', { error: 'basic (HTTP basic auth with username and password)' }),
-  username: z.string({ error: 'a user name' }).min(1, { error: 'a non-empty user name' }),
-  password: z.string({ error: 'a password (use ${ENV_VAR} to keep it out of the file)' }),
+  type: z.literal('basic', { error: 'basic (HTTP basic auth with username and password)' }).meta({ description: 'HTTP basic auth.' }),
+  username: z.string({ error: 'a user name' }).min(1, { error: 'a non-empty user name' }).meta({ description: 'User name.' }),
+  password: z.string({ error: 'a password (use ${ENV_VAR} to keep it out of the file)' })
+    .meta({ description: 'Password; write ${ENV_VAR} to keep it out of the file.' }),
 });
 
 const bearerAuth = z.strictObject({
-  type: z.literal('bearer', { error: 'bearer (with token)' }),
-  token: z.string({ error: 'a token (use ${ENV_VAR} to keep it out of the file)' }).min(1, { error: 'a non-empty token' }),
+  type: z.literal('bearer', { error: 'bearer (with token)' }).meta({ description: 'Bearer token auth.' }),
+  token: z.string({ error: 'a token (use ${ENV_VAR} to keep it out of the file)' }).min(1, { error: 'a non-empty token' })
+    .meta({ description: 'Token sent as Authorization: Bearer; write ${ENV_VAR} to keep it out of the file.' }),
 });
 
 const auth = z.discriminatedUnion('type', [basicAuth, bearerAuth], {
@@ -71,60 +75,65 @@ function share(min: number, max: number) {
 }
 
 const engine = z.strictObject({
-  type: z.literal('camunda7', { error: 'camunda7' }).default('camunda7'),
-  baseUrl: httpUrl,
-  auth: basicAuth.optional(),
-  workerId: name.optional(),
-  maxTasks: integer(1, 1000).default(10),
-  lockDuration: positiveDuration.default(30_000),
-  asyncResponseTimeout: duration.default(10_000),
-  pollInterval: duration.default(300),
-  requestTimeout: positiveDuration.default(30_000),
-  extendLockAt: share(0.1, 0.9).default(0.5),
+  type: z.literal('camunda7', { error: 'camunda7' }).default('camunda7').meta({ description: 'Engine kind. Camunda 7 and Operaton share the same external-task REST API.' }),
+  baseUrl: httpUrl.meta({ description: 'REST base URL of the engine, such as http://127.0.0.1:8080/engine-rest.' }),
+  auth: basicAuth.optional().meta({ description: 'HTTP basic auth for an engine that requires it: { type: basic, username, password }.' }),
+  workerId: name.optional().meta({ description: 'Worker id the engine records on locked tasks. Default: <hostname>-<pid>, which keeps replicas apart.' }),
+  maxTasks: integer(1, 1000).default(10).meta({ description: 'Upper bound of tasks per fetch-and-lock request. A fetch asks for fewer when the services have less free capacity.' }),
+  lockDuration: positiveDuration.default(30_000).meta({ description: 'Lock taken on each fetched task. A topic can override it.' }),
+  asyncResponseTimeout: duration.default(10_000).meta({ description: 'Long-polling wait of a fetch-and-lock request; 0 turns long polling off.' }),
+  pollInterval: duration.default(300).meta({ description: 'Pause between fetches when long polling is off and a fetch returned fewer than maxTasks.' }),
+  requestTimeout: positiveDuration.default(30_000).meta({ description: 'Timeout of the daemon\'s own engine requests: definition XML, complete, failure, lock extension, unlock.' }),
+  extendLockAt: share(0.1, 0.9).default(0.5).meta({ description: 'Share of the lock duration after which a task still running has its lock extended by a full lock duration.' }),
   failure: z
     .strictObject({
-      retries: integer(0, 100).default(3),
-      retryTimeout: duration.default(1_000),
-      maxRetryTimeout: duration.default(300_000),
+      retries: integer(0, 100).default(3).meta({ description: 'Attempts a task gets before the engine raises an incident.' }),
+      retryTimeout: duration.default(1_000).meta({ description: 'Pause before the engine hands out a failed task again; it doubles with each attempt.' }),
+      maxRetryTimeout: duration.default(300_000).meta({ description: 'Upper bound of that pause.' }),
     })
-    .default({ retries: 3, retryTimeout: 1_000, maxRetryTimeout: 300_000 }),
+    .default({ retries: 3, retryTimeout: 1_000, maxRetryTimeout: 300_000 })
+    .meta({ description: 'How failed tasks are reported to the engine.' }),
 }, { error: 'an engine mapping with at least baseUrl, such as { baseUrl: http://127.0.0.1:8080/engine-rest }' });
 
 const retry = z.strictObject({
-  maxAttempts: integer(1, 100).optional(),
-  initialDelay: duration.optional(),
-  maxDelay: duration.optional(),
+  maxAttempts: integer(1, 100).optional().meta({ description: 'Attempts per task inside the daemon, the first included, when an attempt ends in a transient error: a connection error, a timeout, or HTTP 429, 502, 503 or 504. Default: 3.' }),
+  initialDelay: duration.optional().meta({ description: 'Pause before the second attempt; it doubles with each further attempt, with jitter. Default: 200ms.' }),
+  maxDelay: duration.optional().meta({ description: 'Upper bound of that pause. Default: 5s.' }),
 });
 
 const breaker = z.strictObject({
-  failureThreshold: integer(1, 10_000).optional(),
-  openDuration: duration.optional(),
-  outageBudget: duration.optional(),
+  failureThreshold: integer(1, 10_000).optional().meta({ description: 'Consecutive transient errors of a service that open its breaker. Default: 3.' }),
+  openDuration: duration.optional().meta({ description: 'How long the breaker stays open before it lets one probe request through. Default: 5s.' }),
+  outageBudget: duration.optional().meta({ description: 'While an outage is shorter than this, its tasks go back to the engine unchanged, without using up a retry. Default: 5m.' }),
 });
 
 const batch = z.strictObject({
-  path: z.string({ error: 'a path starting with /' }).startsWith('/', { error: 'a path starting with /' }),
-  maxSize: integer(1, 10_000).default(50),
-  maxWait: duration.default(10),
+  path: z.string({ error: 'a path starting with /' }).startsWith('/', { error: 'a path starting with /' }).meta({ description: 'Path of the service\'s batch endpoint, appended to its base URL.' }),
+  maxSize: integer(1, 10_000).default(50).meta({ description: 'Maximum tasks in one batch request.' }),
+  maxWait: duration.default(10).meta({ description: 'How long the first task of a batch waits for more before the batch is sent.' }),
 });
 
 const service = z.strictObject({
-  baseUrl: httpUrl,
-  timeout: positiveDuration.default(10_000),
-  maxConcurrent: integer(1, 10_000).default(10),
-  auth: auth.optional(),
-  headers: z.record(z.string(), z.string({ error: 'a header value string' })).default({}),
-  retry: retry.optional(),
-  breaker: breaker.optional(),
-  batch: batch.optional(),
+  baseUrl: httpUrl.meta({ description: "Base URL of the service; a route's path is appended to it." }),
+  timeout: positiveDuration.default(10_000).meta({ description: 'Timeout of one request: the longest wait for the response headers, and the longest pause while the body arrives.' }),
+  maxConcurrent: integer(1, 10_000).default(10).meta({ description: 'Requests in flight to the service at once. It also bounds the tasks the daemon locks for the service.' }),
+  auth: auth.optional().meta({ description: '{ type: bearer, token } or { type: basic, username, password }.' }),
+  headers: z.record(z.string(), z.string({ error: 'a header value string' })).default({}).meta({ description: 'Extra headers sent with every request.' }),
+  retry: retry.optional().meta({ description: 'Retries of transient errors for this service; each key left out comes from dispatch.retry.' }),
+  breaker: breaker.optional().meta({ description: 'Circuit breaker of this service; each key left out comes from dispatch.breaker.' }),
+  batch: batch.optional().meta({ description: 'Batch endpoint of the service. With it, every task routed to the service goes out in batch requests.' }),
 }, { error: 'a service mapping such as { baseUrl: http://127.0.0.1:9000, timeout: 5s }' });
 
 const dispatch = z.strictObject({
-  retry: retry.default({}),
-  breaker: breaker.default({}),
+  retry: retry.default({}).meta({ description: 'Retries of transient errors, for in-process handlers and for services without their own.' }),
+  breaker: breaker.default({}).meta({ description: 'Circuit breaker settings of services without their own.' }),
   handlers: z
-    .strictObject({ maxConcurrent: integer(1, 10_000).default(32) })
-    .default({ maxConcurrent: 32 }),
+    .strictObject({
+      maxConcurrent: integer(1, 10_000).default(32)
+        .meta({ description: 'In-process handlers running at once; it also bounds the tasks locked for handler topics.' }),
+    })
+    .default({ maxConcurrent: 32 })
+    .meta({ description: 'In-process handler modules.' }),
 });
 
 const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -150,19 +159,20 @@ const statusKey = z.string().regex(/^[1-5]\d\d$/, { error: 'an HTTP status code 
 
 const topic = z
   .strictObject({
-    topic: z.string({ error: 'the engine topic name' }).min(1, { error: 'a non-empty topic name' }),
-    service: name.optional(),
-    path: z.string({ error: 'a path starting with /' }).startsWith('/', { error: 'a path starting with /' }).optional(),
-    method: method.default('POST'),
-    variables: z.array(z.string({ error: 'a variable name' }), { error: 'a list of variable names' }).optional(),
-    resultVariable: z.string({ error: 'a variable name' }).min(1).optional(),
-    errors: z.record(statusKey, errorMapping).default({}),
-    handler: z.string({ error: 'the path of a handler module, e.g. workers/audit-log.ts' }).min(1).optional(),
-    lockDuration: positiveDuration.optional(),
+    topic: z.string({ error: 'the engine topic name' }).min(1, { error: 'a non-empty topic name' }).meta({ description: 'The external task topic (camunda:topic).' }),
+    service: name.optional().meta({ description: 'Default service of the topic\'s tasks. An activity may name another with its service property.' }),
+    path: z.string({ error: 'a path starting with /' }).startsWith('/', { error: 'a path starting with /' }).optional().meta({ description: 'Path appended to the service\'s base URL. Default: /.' }),
+    method: method.default('POST').meta({ description: 'HTTP method. GET and DELETE send no body.' }),
+    variables: z.array(z.string({ error: 'a variable name' }), { error: 'a list of variable names' }).optional().meta({ description: 'Names of the process variables sent to the service. Default: all variables.' }),
+    resultVariable: z.string({ error: 'a variable name' }).min(1).optional().meta({ description: 'Process variable that receives the whole response body.' }),
+    errors: z.record(statusKey, errorMapping).default({}).meta({ description: 'HTTP status to BPMN error: 409: OUT_OF_STOCK, or 409: { code: OUT_OF_STOCK, message: ... }.' }),
+    handler: z.string({ error: 'the path of a handler module, e.g. workers/audit-log.ts' }).min(1).optional().meta({ description: 'In-process handler module instead of a service; a relative path resolves against the configuration file\'s folder.' }),
+    lockDuration: positiveDuration.optional().meta({ description: 'Lock duration of this topic\'s tasks. Default: engine.lockDuration.' }),
   }, { error: 'a topic entry such as { topic: reserve-stock, service: inventory }' })
   .refine((value) => !(value.service !== undefined && value.handler !== undefined), {
     error: 'either service or handler, not both',
-  });
+  })
+  .meta({ not: { required: ['service', 'handler'] } });
 
 
 /** A number in a range; numeric strings are accepted because `${VAR}` substitution yields strings. */
@@ -184,11 +194,11 @@ interface CacheDefaults {
 /** The keys of one in-memory cache. Every bound has a default and none can be turned off. */
 function cacheFields(defaults: CacheDefaults) {
   return {
-    ttl: positiveDuration.default(defaults.ttl),
-    maxTtl: positiveDuration.optional(),
-    ttlGrowth: decimal(1, 1000).default(2),
-    maxEntries: integer(1, 10_000_000).default(defaults.maxEntries),
-    maxBytes: integer(1_024, Number.MAX_SAFE_INTEGER).default(defaults.maxBytes),
+    ttl: positiveDuration.default(defaults.ttl).meta({ description: 'Lifetime of an entry that has not been read yet.' }),
+    maxTtl: positiveDuration.optional().meta({ description: 'Upper bound of an entry\'s lifetime after reads; at least ttl. Default: the section\'s cap, or ttl when that is longer.' }),
+    ttlGrowth: decimal(1, 1000).default(2).meta({ description: 'Factor by which each read multiplies an entry\'s lifetime; 1 keeps it at ttl.' }),
+    maxEntries: integer(1, 10_000_000).default(defaults.maxEntries).meta({ description: 'Maximum entries; the least recently used entry is evicted first.' }),
+    maxBytes: integer(1_024, Number.MAX_SAFE_INTEGER).default(defaults.maxBytes).meta({ description: 'Approximate memory bound in bytes; an entry larger than it is not cached.' }),
   };
 }
 
@@ -223,41 +233,49 @@ const redisUrl = z
   .string({ error: 'a redis:// or rediss:// URL' })
   .refine((value) => /^rediss?:\/\/[^\s/]+/.test(value) && URL.canParse(value), {
     error: 'a redis:// or rediss:// URL such as redis://127.0.0.1:6379/0',
-  });
+  })
+  .meta({ pattern: '^rediss?://[^\\s/]+' });
 
 const redis = z.strictObject({
-  url: redisUrl,
-  password: z.string({ error: 'a password (use ${ENV_VAR} to keep it out of the file)' }).optional(),
+  url: redisUrl.meta({ description: 'redis:// or rediss:// URL, with the database number as its path.' }),
+  password: z.string({ error: 'a password (use ${ENV_VAR} to keep it out of the file)' }).optional()
+    .meta({ description: 'Password, when it is not in the URL.' }),
   keyPrefix: z
     .string({ error: 'a key prefix of printable characters without spaces' })
     .regex(/^[\x21-\x7e]{1,100}$/, { error: 'a key prefix of 1 to 100 printable characters without spaces' })
-    .default('bpmn-task-router:'),
-  ttl: positiveDuration.default(86_400_000),
-  connectTimeout: positiveDuration.default(2_000),
-  commandTimeout: positiveDuration.default(250),
+    .default('bpmn-task-router:')
+    .meta({ description: 'Prefix of every key, so deployments sharing a Redis stay apart.' }),
+  ttl: positiveDuration.default(86_400_000).meta({ description: 'Expiry of a model written to Redis.' }),
+  connectTimeout: positiveDuration.default(2_000).meta({ description: 'Timeout of one connection attempt.' }),
+  commandTimeout: positiveDuration.default(250).meta({ description: 'Timeout of one Redis command; past it the definition is read from the engine.' }),
 });
 
 const cache = z
   .strictObject({
     definitions: z
-      .strictObject({ ...cacheFields(DEFINITION_CACHE_DEFAULTS), latestVersionTtl: positiveDuration.default(30_000) })
+      .strictObject({
+        ...cacheFields(DEFINITION_CACHE_DEFAULTS),
+        latestVersionTtl: positiveDuration.default(30_000)
+          .meta({ description: "Fixed lifetime of a process key's latest definition id; reads do not extend it." }),
+      })
       .refine(MAX_TTL_CHECK.check, MAX_TTL_CHECK.hint)
       .transform((value) => fillMaxTtl(value, DEFINITION_CACHE_DEFAULTS.maxTtl))
-      .prefault({}),
-    properties: cacheSection({ ttl: 3_600_000, maxTtl: 86_400_000, maxEntries: 100_000, maxBytes: 64 * MIB }),
-    docs: cacheSection({ ttl: 600_000, maxTtl: 3_600_000, maxEntries: 10_000, maxBytes: 16 * MIB }),
-    purgeInterval: duration.default(60_000),
-    reportedEntries: integer(0, 1_000).default(10),
-    redis: redis.optional(),
+      .prefault({})
+      .meta({ description: 'Parsed definitions by definition id.' }),
+    properties: cacheSection({ ttl: 3_600_000, maxTtl: 86_400_000, maxEntries: 100_000, maxBytes: 64 * MIB }).meta({ description: 'One activity\'s extension properties, by definition id and activity id.' }),
+    docs: cacheSection({ ttl: 600_000, maxTtl: 3_600_000, maxEntries: 10_000, maxBytes: 16 * MIB }).meta({ description: 'One activity\'s documentation, by definition id and activity id.' }),
+    purgeInterval: duration.default(60_000).meta({ description: 'Pause between two sweeps that remove expired entries from all caches; 0 turns the sweep off.' }),
+    reportedEntries: integer(0, 1_000).default(10).meta({ description: 'How many of the most read entries each cache lists in getMetrics().' }),
+    redis: redis.optional().meta({ description: 'Optional second cache tier in Redis, shared by the replicas of a deployment.' }),
   })
   .prefault({});
 
 /** Limits that a definition's XML must meet before and while it is parsed. */
 const definitions = z
   .strictObject({
-    maxBytes: integer(1_024, 32 * MIB).default(16 * MIB),
-    maxDepth: integer(16, 10_000).default(256),
-    maxElements: integer(100, 50_000_000).default(500_000),
+    maxBytes: integer(1_024, 32 * MIB).default(16 * MIB).meta({ description: 'Maximum size of a definition\'s XML in bytes.' }),
+    maxDepth: integer(16, 10_000).default(256).meta({ description: 'Maximum element nesting.' }),
+    maxElements: integer(100, 50_000_000).default(500_000).meta({ description: 'Maximum number of elements.' }),
   })
   .prefault({});
 
@@ -270,44 +288,66 @@ const exportHeaders = z.record(z.string(), z.string({ error: 'a header value str
 /** Traces and metrics export, and the health and metrics server. */
 const telemetry = z
   .strictObject({
-    serviceName: name.default('bpmn-task-router'),
+    serviceName: name.default('bpmn-task-router').meta({ description: 'service.name of exported spans and metrics.' }),
     tracing: z
       .strictObject({
-        endpoint: httpUrl.optional(),
-        headers: exportHeaders,
-        sampleRatio: share(0, 1).default(1),
+        endpoint: httpUrl.optional().meta({ description: 'OTLP/HTTP traces URL, such as http://127.0.0.1:4318/v1/traces. Without it no spans are recorded.' }),
+        headers: exportHeaders.meta({ description: 'Headers sent with each trace export.' }),
+        sampleRatio: share(0, 1).default(1).meta({ description: 'Share of process instances whose traces are recorded, from 0 to 1.' }),
       })
-      .prefault({}),
+      .prefault({})
+      .meta({ description: 'Traces exported over OTLP/HTTP.' }),
     metrics: z
       .strictObject({
         otlp: z
-          .strictObject({ endpoint: httpUrl, headers: exportHeaders, interval: positiveDuration.default(60_000) })
-          .optional(),
+          .strictObject({
+            endpoint: httpUrl.meta({ description: 'OTLP/HTTP metrics URL, such as http://127.0.0.1:4318/v1/metrics.' }),
+            headers: exportHeaders.meta({ description: 'Headers sent with each metrics export.' }),
+            interval: positiveDuration.default(60_000).meta({ description: 'Pause between two metrics exports.' }),
+          })
+          .optional()
+          .meta({ description: 'OTLP/HTTP metrics export. Without it metrics are only served on /metrics.' }),
       })
-      .prefault({}),
+      .prefault({})
+      .meta({ description: 'Metrics export; /metrics on telemetry.server serves them to Prometheus either way.' }),
     server: z
-      .strictObject({ host: listenHost.default('127.0.0.1'), port: integer(0, 65_535).default(9464) })
-      .optional(),
-    health: z.strictObject({ stallGrace: positiveDuration.default(30_000) }).prefault({}),
+      .strictObject({
+        host: listenHost.default('127.0.0.1').meta({ description: 'Listen address; use 0.0.0.0 in a container.' }),
+        port: integer(0, 65_535).default(9464).meta({ description: 'Listen port; 0 picks a free one.' }),
+      })
+      .optional()
+      .meta({ description: 'Listen address of /metrics, /healthz and /readyz. Without it no port is opened.' }),
+    health: z.strictObject({
+      stallGrace: positiveDuration.default(30_000)
+        .meta({ description: 'How long a fetch-loop step may run past its expected end before /healthz reports the loop stalled.' }),
+    }).prefault({}).meta({ description: 'Thresholds of the /healthz probe.' }),
   })
   .prefault({});
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const configSchema = z.strictObject({
-  engine,
-  services: z.record(name, service).default({}),
-  dispatch: dispatch.default({ retry: {}, breaker: {}, handlers: { maxConcurrent: 32 } }),
-  topics: z.array(topic, { error: 'a list of topic entries' }).min(1, { error: 'at least one topic' }),
-  cache,
-  definitions,
-  telemetry,
+  engine: engine.meta({ description: 'The workflow engine the daemon fetches tasks from.' }),
+  services: z.record(name, service).default({}).meta({ description: 'Downstream HTTP services by name.' }),
+  dispatch: dispatch.default({ retry: {}, breaker: {}, handlers: { maxConcurrent: 32 } }).meta({ description: 'Settings that apply to every service unless it sets its own, and to in-process handlers.' }),
+  topics: z.array(topic, { error: 'a list of topic entries' }).min(1, { error: 'at least one topic' }).meta({ description: 'Engine topics to subscribe to, each with the defaults of its route.' }),
+  cache: cache.meta({ description: 'Bounds and expiry of the in-memory caches, and the optional Redis tier.' }),
+  definitions: definitions.meta({ description: "Limits that a definition's XML must meet before and while it is parsed." }),
+  telemetry: telemetry.meta({ description: 'Traces and metrics export, and the health and metrics server.' }),
   logging: z
-    .strictObject({ level: z.enum(LOG_LEVELS, { error: `one of ${LOG_LEVELS.join(', ')}` }).default('info') })
-    .default({ level: 'info' }),
+    .strictObject({
+      level: z.enum(LOG_LEVELS, { error: `one of ${LOG_LEVELS.join(', ')}` }).default('info')
+        .meta({ description: 'Log level. Logs are JSON lines on standard output.' }),
+    })
+    .default({ level: 'info' })
+    .meta({ description: 'The structured JSON logger.' }),
   shutdown: z
-    .strictObject({ gracePeriod: duration.default(30_000) })
-    .default({ gracePeriod: 30_000 }),
+    .strictObject({
+      gracePeriod: duration.default(30_000)
+        .meta({ description: 'After SIGTERM or SIGINT, how long tasks in flight may take to finish before they are unlocked.' }),
+    })
+    .default({ gracePeriod: 30_000 })
+    .meta({ description: 'Graceful stop after SIGTERM or SIGINT.' }),
 });
 
 /** The configuration as validated, before references between sections are checked. */
