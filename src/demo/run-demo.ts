@@ -3,7 +3,7 @@
  * example processes, starts order instances, runs the daemon until every
  * instance has ended, prints a summary, and stops everything it started.
  */
-import { mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -53,6 +53,11 @@ export async function runDemoCommand(args: string[]): Promise<number> {
       timeout: { type: 'string', default: '600' },
     },
   });
+  if (!existsSync(join(repositoryRoot, 'deploy/operaton/pom.xml'))) {
+    // An installed package has no engine sources: the demo builds the engine with Maven from a clone.
+    process.stderr.write(`demo: the bundled engine's sources (deploy/operaton) are not under ${repositoryRoot}; run the demo from a clone of the repository with npm run demo\n`);
+    return 1;
+  }
   const instances = Number(values.instances);
   const timeoutSeconds = Number(values.timeout);
   if (!Number.isInteger(instances) || instances < 1 || instances > 100_000) {
