@@ -3,14 +3,16 @@ import { parseArgs } from 'node:util';
 
 import { loadConfigFile } from '../config/load.ts';
 import { prepareRuntime, type DaemonRuntime } from '../daemon/runtime.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { createLogger } from '../telemetry/logger.ts';
 
 const USAGE = `Usage: bpmn-task-router <command> [options]
 
 Commands:
   start --config FILE     run the worker daemon until SIGTERM or SIGINT
-  validate FILE           check a configuration file and exit (0 valid, 1 invalid)
+  validate FILE [--json]  check a configuration file and exit (0 valid, 1 invalid)
+  doctor FILE [--json]    check the configuration and that the engine, services, Redis, deployed
+                          activities and telemetry endpoints it names are in order (0 none failed, 1 a check failed)
   inspect FILE [--config CONFIG] [--json]
                           print each activity of a BPMN file with its properties, route and next
                           activities (0 valid, 1 invalid); without --config, routes come from properties alone
@@ -27,6 +29,10 @@ async function main(argv: string[]): Promise<number> {
       return start(rest);
     case 'validate':
       return validate(rest);
+    case 'doctor': {
+      const { runDoctorCommand } = await import('./doctor.ts');
+      return runDoctorCommand(rest);
+    }
     case 'inspect': {
       const { runInspect } = await import('./inspect.ts');
       return runInspect(rest);
@@ -87,29 +93,47 @@ async function start(args: string[]): Promise<number> {
   return stopped;
 }
 
-/** Checks every file named; `--config FILE` is accepted too, as `start` takes it. */
+/**
+ * Checks every file named; `--config FILE` is accepted too, as `start` takes
+ * it. With `--json` the verdicts and every problem go to standard output as
+ * one JSON document.
+ */
 function validate(args: string[]): number {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { config: { type: 'string', short: 'c', multiple: true } } });
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { config: { type: 'string', short: 'c', multiple: true }, json: { type: 'boolean', default: false } },
+  });
   const files = [...(values.config ?? []), ...positionals];
   if (files.length === 0) {
     process.stderr.write('validate: missing FILE\n');
     return 2;
   }
 
-  let invalid = 0;
-  for (const file of files) {
+  const verdicts = files.map((file) => {
     try {
       const config = loadConfigFile(file);
-      process.stdout.write(`${file}: valid (${config.services.size} services, ${config.topics.length} topics)\n`);
+      return { file, valid: true, services: config.services.size, topics: config.topics.length, issues: [] as ConfigIssue[] };
     } catch (error) {
       if (!(error instanceof ConfigError)) {
         throw error;
       }
-      process.stderr.write(`${error.message}\n`);
-      invalid += 1;
+      return { file, valid: false, message: error.message, issues: [...error.issues] };
+    }
+  });
+
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ valid: verdicts.every((verdict) => verdict.valid), files: verdicts.map(({ message: _message, ...verdict }) => verdict) }, null, 2)}\n`);
+  } else {
+    for (const verdict of verdicts) {
+      if (verdict.valid) {
+        process.stdout.write(`${verdict.file}: valid (${verdict.services} services, ${verdict.topics} topics)\n`);
+      } else {
+        process.stderr.write(`${verdict.message}\n`);
+      }
     }
   }
-  return invalid === 0 ? 0 : 1;
+  return verdicts.every((verdict) => verdict.valid) ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(

@@ -6,9 +6,17 @@ import { EngineRequestError } from '../../errors.ts';
 /** Largest definition XML accepted from the engine. */
 const MAX_XML_RESPONSE_BYTES = 32 * 1024 * 1024;
 
+/** A deployed process definition as the engine lists it. */
+export interface DeployedDefinition {
+  id: string;
+  key: string;
+  version: number;
+}
+
 /**
  * The Camunda 7 / Operaton REST calls for definitions, over one keep-alive
- * pool: fetching definition XML. Task polling and outcome reports go through
+ * pool: definition XML, the list of deployed definitions and the engine
+ * version. Task polling and outcome reports go through
  * `Camunda7Adapter` in adapter.ts.
  */
 export class Camunda7Rest {
@@ -41,6 +49,23 @@ export class Camunda7Rest {
       throw new EngineRequestError(`the engine returned no id for process definition key "${processKey}"`);
     }
     return id;
+  }
+
+  /**
+   * Lists one page of the latest version of every deployed process definition
+   * (`GET /process-definition?latestVersion=true`), ordered by key.
+   */
+  async latestDefinitions(firstResult: number, maxResults: number): Promise<DeployedDefinition[]> {
+    const body = await this.#getJson(
+      `/process-definition?latestVersion=true&sortBy=key&sortOrder=asc&firstResult=${firstResult}&maxResults=${maxResults}`,
+      'process definitions',
+    );
+    if (!Array.isArray(body)) {
+      throw new EngineRequestError('the engine returned no list of process definitions');
+    }
+    return (body as { id?: unknown; key?: unknown; version?: unknown }[])
+      .filter((entry) => typeof entry.id === 'string' && typeof entry.key === 'string')
+      .map((entry) => ({ id: entry.id as string, key: entry.key as string, version: Number(entry.version) }));
   }
 
   /** Reads the engine's version (`GET /version`). */
