@@ -16,7 +16,8 @@ Commands:
   inspect FILE [--config CONFIG] [--json]
                           print each activity of a BPMN file with its properties, route and next
                           activities (0 valid, 1 invalid); without --config, routes come from properties alone
-  demo [--instances N]    start the bundled engine and example service, run N order instances, print a summary
+  demo [--instances N] [--json]
+                          start the bundled engine and example service, run N order instances, print a summary
 
 Options:
   -h, --help              show this help

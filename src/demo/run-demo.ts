@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { Progress } from '../cli/progress.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { Daemon } from '../daemon/daemon.ts';
 import { createLogger } from '../telemetry/logger.ts';
@@ -26,8 +27,10 @@ export interface DemoOptions {
   timeoutMs: number;
   /** Where the daemon's JSON log goes. */
   logFile: string;
-  /** Writes progress lines here; the summary goes here too. */
+  /** Writes progress here: a live line on a terminal, plain lines otherwise. */
   out: NodeJS.WritableStream;
+  /** Writes the summary table to `out` at the end. @default true */
+  printSummary?: boolean;
 }
 
 /** The demo's result, also written as JSON when DEMO_SUMMARY_JSON names a file. */
@@ -51,6 +54,7 @@ export async function runDemoCommand(args: string[]): Promise<number> {
     options: {
       instances: { type: 'string', default: '200' },
       timeout: { type: 'string', default: '600' },
+      json: { type: 'boolean', default: false },
     },
   });
   if (!existsSync(join(repositoryRoot, 'deploy/operaton/pom.xml'))) {
@@ -69,12 +73,17 @@ export async function runDemoCommand(args: string[]): Promise<number> {
     return 2;
   }
 
+  // With --json, standard output carries only the summary, so progress goes to standard error.
   const summary = await runDemo({
     instances,
     timeoutMs: timeoutSeconds * 1000,
     logFile: join(repositoryRoot, '.tmp/demo/daemon.log'),
-    out: process.stdout,
+    out: values.json ? process.stderr : process.stdout,
+    printSummary: !values.json,
   });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  }
 
   const summaryFile = process.env.DEMO_SUMMARY_JSON;
   if (summaryFile !== undefined && summaryFile !== '') {
@@ -86,8 +95,8 @@ export async function runDemoCommand(args: string[]): Promise<number> {
 
 /** Runs the demo end to end; everything it starts is stopped before it returns or throws. */
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
-  const { out } = options;
-  const say = (line: string) => out.write(`${line}\n`);
+  const progress = new Progress(options.out);
+  const say = (line: string) => progress.message(line);
   let engine: OperatonProcess | undefined;
   let service: ExampleService | undefined;
   let daemon: Daemon | undefined;
@@ -119,10 +128,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 
     const started = Date.now();
     daemon.start();
-    await startInstances(engine.restUrl, options.instances);
-    say(`started ${options.instances} order-process instances`);
+    await startInstances(engine.restUrl, options.instances, (count) => {
+      progress.update(`instances started ${count}/${options.instances}, ended 0/${options.instances}`);
+    });
 
-    const ended = await waitUntilEnded(engine.restUrl, options, daemon, started);
+    const ended = await waitUntilEnded(engine.restUrl, options, daemon, started, progress);
     const seconds = (Date.now() - started) / 1000;
     const incidents = (await listIncidents(engine.restUrl, { processDefinitionKey: 'order-process' })).length;
 
@@ -141,7 +151,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       seconds: round(seconds),
       engineVersion,
     };
-    printSummary(say, summary);
+    if (options.printSummary !== false) {
+      printSummary(say, summary);
+    }
     return summary;
   } finally {
     await daemon?.stop(10_000).catch(() => undefined);
@@ -150,50 +162,42 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   }
 }
 
-async function startInstances(restUrl: string, count: number): Promise<void> {
+/** Starts `count` order instances; `onStarted` sees the number started so far after each one. */
+async function startInstances(restUrl: string, count: number, onStarted: (started: number) => void): Promise<void> {
   let next = 0;
+  let done = 0;
   const worker = async () => {
     while (next < count) {
       const order = exampleOrder(next);
       next += 1;
       await startProcessInstance(restUrl, 'order-process', { businessKey: order.businessKey, variables: order.variables });
+      done += 1;
+      onStarted(done);
     }
   };
   await Promise.all(Array.from({ length: Math.min(START_CONCURRENCY, count) }, worker));
 }
 
-/** Polls the engine until every started instance has ended; returns how many ended. */
-async function waitUntilEnded(restUrl: string, options: DemoOptions, daemon: Daemon, started: number): Promise<number> {
+/** Polls the engine until every started instance has ended, showing progress; returns how many ended. */
+async function waitUntilEnded(restUrl: string, options: DemoOptions, daemon: Daemon, started: number, progress: Progress): Promise<number> {
   const deadline = Date.now() + options.timeoutMs;
-  const interactive = (options.out as NodeJS.WriteStream).isTTY === true;
-  let lastLine = 0;
 
   for (;;) {
     const { finished } = await countProcessInstances(restUrl, 'order-process');
     const tasks = daemon.orchestrator.getMetrics().orchestratorMetrics.tasksProcessed;
     const elapsed = (Date.now() - started) / 1000;
-    const line = `instances ended ${finished}/${options.instances}, tasks ${tasks} (${round(tasks / elapsed)}/s)`;
-
-    if (interactive) {
-      options.out.write(`\r${line}   `);
-    } else if (Date.now() - lastLine >= 2_000 || finished >= options.instances) {
-      options.out.write(`${line}\n`);
-      lastLine = Date.now();
-    }
+    const line = `instances started ${options.instances}/${options.instances}, ended ${finished}/${options.instances}, tasks ${tasks} (${round(tasks / elapsed)}/s)`;
 
     if (finished >= options.instances) {
-      if (interactive) {
-        options.out.write('\n');
-      }
+      progress.finish(line);
       return finished;
     }
     if (Date.now() > deadline) {
-      if (interactive) {
-        options.out.write('\n');
-      }
-      options.out.write(`timed out after ${options.timeoutMs / 1000} s with ${finished} of ${options.instances} instances ended; see the daemon log\n`);
+      progress.finish(line);
+      progress.message(`timed out after ${options.timeoutMs / 1000} s with ${finished} of ${options.instances} instances ended; see the daemon log`);
       return finished;
     }
+    progress.update(line);
     await new Promise((resolveWait) => setTimeout(resolveWait, 500));
   }
 }

@@ -30,7 +30,9 @@ describe('doctor', () => {
   let prefix: string;
 
   beforeAll(async () => {
-    orders = await startTestServer((_request, response) => response.end());
+    orders = await startTestServer((_request, response) => {
+      response.end();
+    });
     stock = await startTestServer((_request, response) => {
       response.statusCode = 404;
       response.end();
