@@ -71,7 +71,7 @@ function collectRows(path: string, node: JsonSchema, required: boolean, rows: Ro
   }
 }
 
-/** The keys below a node: an object's properties, a map's values, a list's items. */
+/** Lists the keys below a node: an object's properties, a map's values, a list's items. */
 function childrenOf(path: string, node: JsonSchema): { path: string; node: JsonSchema; required: boolean }[] {
   if (node.type === 'object' && node.properties !== undefined) {
     const required = new Set(node.required as string[] | undefined);

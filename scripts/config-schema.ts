@@ -167,7 +167,8 @@ function visit(node: unknown, isPropertyName: boolean): void {
 /** Reorders a node's keys so that `description` comes first and `default` right after the type, as people read them. */
 function putAnnotationsFirst(json: JsonSchema): void {
   const entries = Object.entries(json);
-  const rank = (key: string) => (key === 'description' ? 0 : key === 'type' ? 1 : key === 'default' ? 2 : 3);
+  const order = ['description', 'type', 'default'];
+  const rank = (key: string) => (order.includes(key) ? order.indexOf(key) : order.length);
   entries.sort(([a], [b]) => rank(a) - rank(b));
   for (const [key] of entries) {
     delete json[key];

@@ -12,7 +12,7 @@ import { buildConfigJsonSchema, formatSchemaFile, undocumentedKeys } from './con
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The generated files, relative to the repository root, with their content. */
+/** Renders the generated files; each path is relative to the repository root. */
 export function generatedConfigFiles(): { path: string; content: string }[] {
   const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
   const schema = buildConfigJsonSchema(version);

@@ -1,7 +1,7 @@
 /**
- * Progress of a long command. On a terminal one line is rewritten in place;
- * anywhere else (a pipe, a file, CI) a plain line is written at most once per
- * interval, plus the last one, so logs stay short and readable.
+ * Progress of a long command. On a terminal one line is rewritten in place.
+ * Anywhere else (a pipe, a file, CI) a plain line is written at most once per
+ * interval, plus the last one, so logs stay short.
  */
 
 export interface ProgressOptions {

@@ -162,7 +162,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   }
 }
 
-/** Starts `count` order instances; `onStarted` sees the number started so far after each one. */
+/** Starts `count` order instances, calling `onStarted` with the number started so far after each one. */
 async function startInstances(restUrl: string, count: number, onStarted: (started: number) => void): Promise<void> {
   let next = 0;
   let done = 0;

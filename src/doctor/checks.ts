@@ -11,9 +11,9 @@ import { Camunda7Rest } from '../engine/camunda7/rest.ts';
 import { EngineRequestError } from '../errors.ts';
 
 /**
- * `ok` passed; `warn` needs a look but does not fail the run; `fail` makes
- * `doctor` exit 1; `skip` could not run, because the check does not apply or
- * an earlier check failed.
+ * Verdict of one check. `ok` passed, and `warn` needs a look but does not
+ * fail the run. `fail` makes `doctor` exit 1. `skip` could not run, because
+ * the check does not apply or an earlier check failed.
  */
 export type Verdict = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -25,7 +25,7 @@ export interface CheckResult {
   detail: string;
 }
 
-/** HTTP statuses with which a gateway says that the service behind it is down. */
+/** HTTP statuses that a gateway returns when the service behind it is down. */
 const UNAVAILABLE_STATUSES = new Set([502, 503, 504]);
 
 /** Upper bound of one reachability request, below the configured timeouts when those are longer. */
@@ -66,8 +66,8 @@ function engineFailure(error: unknown, config: RouterConfig): string {
 
 /**
  * Sends `HEAD` to the service's base URL with its auth and headers. Any HTTP
- * answer counts as reachable, except 502, 503 and 504, which the daemon
- * treats as the service being down; 401 and 403 are a warning, since the
+ * response counts as reachable, except 502, 503 and 504, which the daemon
+ * treats as the service being down. 401 and 403 are a warning, since the
  * base URL may need other rights than the routes.
  */
 export async function checkService(service: ServiceOptions): Promise<CheckResult> {
@@ -79,12 +79,12 @@ export async function checkService(service: ServiceOptions): Promise<CheckResult
     return { name, verdict: 'fail', detail: `${service.baseUrl} is not reachable: ${status}` };
   }
   if (UNAVAILABLE_STATUSES.has(status)) {
-    return { name, verdict: 'fail', detail: `${service.baseUrl} answered HTTP ${status}: the service is unavailable` };
+    return { name, verdict: 'fail', detail: `${service.baseUrl} returned HTTP ${status}: the service is unavailable` };
   }
   if (status === 401 || status === 403) {
-    return { name, verdict: 'warn', detail: `${service.baseUrl} answered HTTP ${status}; check services.${service.name}.auth` };
+    return { name, verdict: 'warn', detail: `${service.baseUrl} returned HTTP ${status}; check services.${service.name}.auth` };
   }
-  return { name, verdict: 'ok', detail: `${service.baseUrl} answered HTTP ${status}` };
+  return { name, verdict: 'ok', detail: `${service.baseUrl} returned HTTP ${status}` };
 }
 
 function authorizationHeader(service: ServiceOptions): Record<string, string> {
@@ -99,9 +99,9 @@ function authorizationHeader(service: ServiceOptions): Record<string, string> {
 }
 
 /**
- * Sends `HEAD` to the OTLP/HTTP endpoint. A receiver answers other methods
- * with 405, so any answer but 404 counts as reachable; 404 is a warning,
- * since the path is likely wrong.
+ * Sends `HEAD` to the OTLP/HTTP endpoint. A receiver rejects methods other
+ * than POST with 405, so any response but 404 counts as reachable. 404 is a
+ * warning, since the path is likely wrong.
  */
 export async function checkTelemetryEndpoint(name: string, endpoint: string, headers: Readonly<Record<string, string>>): Promise<CheckResult> {
   const status = await reach(endpoint, { ...headers }, MAX_CHECK_TIMEOUT_MS);
@@ -109,12 +109,12 @@ export async function checkTelemetryEndpoint(name: string, endpoint: string, hea
     return { name, verdict: 'fail', detail: `${endpoint} is not reachable: ${status}` };
   }
   if (status === 404) {
-    return { name, verdict: 'warn', detail: `${endpoint} answered HTTP 404; check the path, usually /v1/traces or /v1/metrics` };
+    return { name, verdict: 'warn', detail: `${endpoint} returned HTTP 404; check the path, usually /v1/traces or /v1/metrics` };
   }
-  return { name, verdict: 'ok', detail: `${endpoint} answered HTTP ${status}` };
+  return { name, verdict: 'ok', detail: `${endpoint} returned HTTP ${status}` };
 }
 
-/** Returns the HTTP status of a `HEAD` request, or the reason no answer came. */
+/** Returns the HTTP status of a `HEAD` request, or the reason why no response arrived. */
 async function reach(url: string, headers: Record<string, string>, timeoutMs: number): Promise<number | string> {
   try {
     const response = await request(url, { method: 'HEAD', headers, signal: AbortSignal.timeout(timeoutMs) });
@@ -122,7 +122,7 @@ async function reach(url: string, headers: Record<string, string>, timeoutMs: nu
     return response.statusCode;
   } catch (error) {
     if (error instanceof DOMException && error.name === 'TimeoutError') {
-      return `no answer within ${timeoutMs} ms`;
+      return `timed out after ${timeoutMs} ms`;
     }
     const code = (error as { code?: unknown }).code;
     const message = error instanceof Error ? error.message : String(error);
@@ -150,7 +150,7 @@ export async function checkRedis(options: RedisOptions): Promise<CheckResult> {
     const pong = await client.ping();
     const info = await client.info('server');
     const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
-    return { name: 'redis', verdict: 'ok', detail: `${where} answered ${pong}, Redis ${version}` };
+    return { name: 'redis', verdict: 'ok', detail: `${where} returned ${pong} to PING, Redis ${version}` };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return { name: 'redis', verdict: 'fail', detail: `${where} is not reachable: ${message}; the daemon would read every definition from the engine` };

@@ -11,7 +11,7 @@ import { Camunda7Rest, type DeployedDefinition } from '../engine/camunda7/rest.t
 import { resolveRoute } from '../routing/route.ts';
 import type { CheckResult } from './checks.ts';
 
-/** Definitions read at most; past it the check says how many it left out. */
+/** Maximum definitions read; past it the check reports how many it left out. */
 const MAX_DEFINITIONS = 2_000;
 
 const PAGE_SIZE = 200;
@@ -66,7 +66,7 @@ async function readDeployment(rest: Camunda7Rest, config: RouterConfig): Promise
     }
   }
   if (definitions.length === MAX_DEFINITIONS) {
-    // The engine may hold more; one more call tells whether the listing was cut short.
+    // The engine may have more, so one more call shows whether the listing was cut short.
     total += (await rest.latestDefinitions(MAX_DEFINITIONS, 1)).length;
   }
 
@@ -93,7 +93,7 @@ async function readDeployment(rest: Camunda7Rest, config: RouterConfig): Promise
   return { total, definitions, activities, unreadable };
 }
 
-/** Every configured topic should have at least one deployed activity; one without is a warning. */
+/** Checks that every configured topic has a deployed activity; a topic without one is a warning. */
 function checkTopics(config: RouterConfig, deployment: Deployment): CheckResult {
   const deployedTopics = new Set(deployment.activities.map((entry) => entry.topic));
   const idle = config.topics.filter((topic) => !deployedTopics.has(topic.topic)).map((topic) => topic.topic);
@@ -110,9 +110,9 @@ function checkTopics(config: RouterConfig, deployment: Deployment): CheckResult 
 }
 
 /**
- * Every external-task activity of a served process (one with at least one
- * activity on a configured topic) needs a topic entry and a route that
- * resolves; otherwise its tasks wait forever or fail.
+ * Checks that every external-task activity of a served process has a topic
+ * entry and a route that resolves, since its tasks would otherwise wait
+ * forever or fail. A served process has an activity on a configured topic.
  */
 function checkRoutes(config: RouterConfig, deployment: Deployment): CheckResult {
   const topics = new Map(config.topics.map((topic) => [topic.topic, topic]));

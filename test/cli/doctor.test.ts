@@ -6,7 +6,7 @@ import { engineUrl, uniqueProcessKey } from '../support/engine.ts';
 import { startTestServer, type TestServer } from '../support/http-server.ts';
 import { freePort } from '../support/redis.ts';
 
-/** The verdict of each check, by name. */
+/** Maps each check's name to its verdict. */
 function verdicts(checks: readonly CheckResult[]): Record<string, string> {
   return Object.fromEntries(checks.map((check) => [check.name, check.verdict]));
 }

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 
 import { Progress } from '../../src/cli/progress.ts';
 
-/** A real stream that records what was written; `tty` marks it as a terminal, as process.stdout does. */
+/** Creates a real stream that records what was written; `tty` marks it as a terminal, as process.stdout is one. */
 function recorder(tty: boolean): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
   let written = '';
@@ -13,7 +13,7 @@ function recorder(tty: boolean): { stream: PassThrough; text: () => string } {
   return { stream, text: () => written };
 }
 
-/** A fake clock: each test advances it by hand. */
+/** Creates a fake clock that each test advances by hand. */
 function fakeClock(): { now: () => number; advance: (ms: number) => void } {
   let time = 0;
   return { now: () => time, advance: (ms) => { time += ms; } };

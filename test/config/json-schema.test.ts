@@ -73,7 +73,7 @@ function errorPath(error: ErrorObject, data: unknown): string {
   return path;
 }
 
-/** The paths that lie at `path` or below it. */
+/** Keeps the paths that lie at `path` or below it. */
 function atOrBelow(paths: string[], path: string): string[] {
   return paths.filter((candidate) => candidate === path || candidate.startsWith(`${path}.`) || candidate.startsWith(`${path}[`));
 }

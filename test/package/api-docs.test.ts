@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { generateApiDocs } from '../../scripts/generate-api-docs.ts';
 
-/** Every file of a folder, by name, with its text. */
+/** Reads every file of a folder into a map from name to text. */
 function readFolder(folder: string): Record<string, string> {
   return Object.fromEntries(readdirSync(folder).sort().map((name) => [name, readFileSync(join(folder, name), 'utf8')]));
 }
