@@ -11,8 +11,8 @@ import { parse as parseYaml } from 'yaml';
 
 import { parseConfig } from '../../src/config/load.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { buildConfigJsonSchema, undocumentedKeys } from '../../scripts/config-schema.ts';
-import { generatedConfigFiles } from '../../scripts/generate-config-schema.ts';
+import { buildConfigJsonSchema, undocumentedKeys } from '../../deploy/scripts/config-schema.ts';
+import { generatedConfigFiles } from '../../deploy/scripts/generate-config-schema.ts';
 
 const SCHEMA_FILE = resolve('config/schema.json');
 

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { generateApiDocs } from '../../scripts/generate-api-docs.ts';
+import { generateApiDocs } from '../../deploy/scripts/generate-api-docs.ts';
 
 /** Reads every file of a folder into a map from name to text. */
 function readFolder(folder: string): Record<string, string> {

@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 
-import { configSchema } from '../src/config/schema.ts';
+import { configSchema } from '../../src/config/schema.ts';
 
 /** A JSON Schema node, as zod emits it and as the renderer reads it. */
 export type JsonSchema = Record<string, unknown>;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { renderConfigReference } from './config-reference.ts';
 import { buildConfigJsonSchema, formatSchemaFile, undocumentedKeys } from './config-schema.ts';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Renders the generated files; each path is relative to the repository root. */
 export function generatedConfigFiles(): { path: string; content: string }[] {
