@@ -5,7 +5,15 @@
  */
 import { z } from 'zod';
 
+import { unsafePathReason } from '../routing/path-safety.ts';
 import { parseDuration } from './duration.ts';
+
+/** A route path that stays under the service's base URL; routing/path-safety.ts lists the rules. */
+const routePath = z
+  .string({ error: 'a path starting with /' })
+  .refine((value) => unsafePathReason(value) === undefined, {
+    error: (issue) => `a path starting with / without dot segments, encoded slashes or backslashes (${unsafePathReason(String(issue.input))})`,
+  });
 
 const DURATION_HINT = 'a duration: milliseconds as a number, or a string such as 500ms, 30s, 5m, 1h';
 
@@ -108,7 +116,7 @@ const breaker = z.strictObject({
 });
 
 const batch = z.strictObject({
-  path: z.string({ error: 'a path starting with /' }).startsWith('/', { error: 'a path starting with /' }).meta({ description: 'Path of the service\'s batch endpoint, appended to its base URL.' }),
+  path: routePath.meta({ description: 'Path of the service\'s batch endpoint, appended to its base URL.' }),
   maxSize: integer(1, 10_000).default(50).meta({ description: 'Maximum tasks in one batch request.' }),
   maxWait: duration.default(10).meta({ description: 'How long the first task of a batch waits for more before the batch is sent.' }),
 });
@@ -161,7 +169,7 @@ const topic = z
   .strictObject({
     topic: z.string({ error: 'the engine topic name' }).min(1, { error: 'a non-empty topic name' }).meta({ description: 'The external task topic (camunda:topic).' }),
     service: name.optional().meta({ description: 'Default service of the topic\'s tasks. An activity may name another with its service property.' }),
-    path: z.string({ error: 'a path starting with /' }).startsWith('/', { error: 'a path starting with /' }).optional().meta({ description: 'Path appended to the service\'s base URL. Default: /.' }),
+    path: routePath.optional().meta({ description: 'Path appended to the service\'s base URL. Default: /.' }),
     method: method.default('POST').meta({ description: 'HTTP method. GET and DELETE send no body.' }),
     variables: z.array(z.string({ error: 'a variable name' }), { error: 'a list of variable names' }).optional().meta({ description: 'Names of the process variables sent to the service. Default: all variables.' }),
     resultVariable: z.string({ error: 'a variable name' }).min(1).optional().meta({ description: 'Process variable that receives the whole response body.' }),

@@ -1,6 +1,7 @@
 import type { BpmnErrorMapping, HttpMethod, RouterConfig, TopicOptions } from '../config/types.ts';
 import type { Activity } from '../definitions/model.ts';
 import { RouteError, UnknownServiceError } from '../errors.ts';
+import { unsafePathReason } from './path-safety.ts';
 
 /** The destination of a task: an HTTP service call or an in-process handler. */
 export type Route = HttpRoute | HandlerRoute;
@@ -75,8 +76,9 @@ export function resolveRoute(
   }
 
   const path = properties[ROUTE_PROPERTIES.path] ?? topic.path ?? '/';
-  if (!path.startsWith('/')) {
-    throw new RouteError(`invalid path ${JSON.stringify(path)} on ${where}: a path must start with /`);
+  const unsafe = unsafePathReason(path);
+  if (unsafe !== undefined) {
+    throw new RouteError(`invalid path ${JSON.stringify(path)} on ${where}: ${unsafe}`);
   }
 
   return {
