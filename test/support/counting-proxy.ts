@@ -1,25 +1,32 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** A loopback HTTP proxy in front of the engine that counts the definition XML requests passing through. */
+/** A loopback HTTP proxy in front of the engine that counts the definition XML and fetch-and-lock requests passing through. */
 export interface CountingProxy {
   /** The engine's REST base URL through the proxy. */
   url: string;
   /** `GET .../process-definition/{id}/xml` requests seen. */
   readonly xmlFetches: number;
+  /** Arrival times (`Date.now()`) of `POST .../external-task/fetchAndLock` requests, also those the engine never answered. */
+  readonly fetchAndLockTimes: readonly number[];
   close(): Promise<void>;
 }
 
 const XML_PATH = /\/process-definition\/[^/]+\/xml(\?|$)/;
+const FETCH_AND_LOCK_PATH = /\/external-task\/fetchAndLock(\?|$)/;
 
 /** Starts a proxy on 127.0.0.1, port 0, that forwards every request to `engineRestUrl`'s host. */
 export async function startCountingProxy(engineRestUrl: string): Promise<CountingProxy> {
   const target = new URL(engineRestUrl);
   let xmlFetches = 0;
+  const fetchAndLockTimes: number[] = [];
 
   const server: Server = createServer((incoming, outgoing) => {
     if (incoming.method === 'GET' && XML_PATH.test(incoming.url ?? '')) {
       xmlFetches += 1;
+    }
+    if (incoming.method === 'POST' && FETCH_AND_LOCK_PATH.test(incoming.url ?? '')) {
+      fetchAndLockTimes.push(Date.now());
     }
     const forwarded = request(
       { host: target.hostname, port: target.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: target.host } },
@@ -41,6 +48,7 @@ export async function startCountingProxy(engineRestUrl: string): Promise<Countin
     get xmlFetches() {
       return xmlFetches;
     },
+    fetchAndLockTimes,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
