@@ -110,6 +110,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
   let engine: OperatonProcess | undefined;
   let service: ChaosService | undefined;
   const supervisor = new DaemonSupervisor(join(workDir, 'daemon.log'));
+  let killing = true;
+  let killLoop: Promise<void> = Promise.resolve();
 
   try {
     progress(`starting the engine (database and logs in ${workDir})`);
@@ -122,8 +124,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
     writeFileSync(configFile, chaosConfig(url, service.url, lockDurationMs, keyPrefix));
     supervisor.spawn(configFile);
 
-    let killing = true;
-    const killLoop = (async () => {
+    killLoop = (async () => {
       while (killing) {
         await sleep(between(killMin, killMax));
         if (!killing) {
@@ -165,6 +166,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
 
     const history = await readHistory(url, processKey);
     const deliveries = service.deliveries;
+    writeFileSync(join(workDir, 'deliveries.json'), JSON.stringify({ deliveries, generations: supervisor.generations, outages }));
     const findings = classifyDeliveries(deliveries, supervisor.generations, outages);
     const tasks = checkTasks(history.taskLog, deliveries);
     const counts = countEnded(history.instances);
@@ -194,6 +196,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
       workDir,
     };
   } finally {
+    killing = false;
+    await killLoop;
     await supervisor.stop();
     await service?.close();
     await engine?.stop();
@@ -254,7 +258,12 @@ class DaemonSupervisor {
       return;
     }
     child.kill('SIGTERM');
-    const exited = await Promise.race([this.#exited.then(() => true), sleep(30_000).then(() => false)]);
+    const timer = new AbortController();
+    const exited = await Promise.race([
+      this.#exited.then(() => true),
+      sleep(30_000, false, { signal: timer.signal }).catch(() => false),
+    ]);
+    timer.abort();
     if (!exited) {
       child.kill('SIGKILL');
       await this.#exited;

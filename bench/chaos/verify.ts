@@ -40,7 +40,7 @@ export interface DeliveryFindings {
   redeliveriesAfterLockExpiry: number;
   /** Later deliveries of an attempt while its earlier holder kept a valid lock: alive, with the engine up. */
   duplicatesWithoutLockExpiry: number;
-  /** Deliveries with a new idempotency key after the service had already answered 2xx for the task. */
+  /** Deliveries with a new idempotency key right after a 2xx answer: a failure was reported for a task its service had handled. */
   duplicatesWithNewKey: number;
   /** Repeats of a transient failure inside the same daemon process, with the same key. */
   inDaemonRetries: number;
@@ -58,8 +58,10 @@ const MAX_EXAMPLES = 10;
  * allows only after the earlier holder lost its lock: it counts as expected
  * when that holder was killed, or the engine was down, between the two
  * deliveries, and as a duplicate without lock expiry otherwise. A new key
- * after a 2xx answer means a failure was reported for a task its service had
- * handled, and counts on its own.
+ * right after a 2xx answer means a failure was reported for a task its
+ * service had handled, and counts on its own. A new key after a redelivery
+ * that failed is the engine's retry: the 2xx before it never reached the
+ * engine, because its daemon was killed or the engine was down.
  */
 export function classifyDeliveries(
   deliveries: readonly Delivery[],
@@ -76,14 +78,12 @@ export function classifyDeliveries(
   };
 
   for (const [taskId, list] of groupByTask(deliveries)) {
-    let succeeded = false;
     for (let index = 1; index < list.length; index += 1) {
       const previous = list[index - 1] as Delivery;
       const current = list[index] as Delivery;
-      succeeded ||= isSuccess(previous.status);
 
       if (current.idempotencyKey !== previous.idempotencyKey) {
-        if (succeeded) {
+        if (isSuccess(previous.status)) {
           findings.duplicatesWithNewKey += 1;
           addExample(findings, taskId);
         }

@@ -69,6 +69,18 @@ describe('chaos verifier with recorded deliveries', () => {
     expect(findings.duplicatesWithNewKey).toBe(1);
   });
 
+  test('engine retry after a lost 2xx is expected', () => {
+    const findings = classifyDeliveries([
+      delivery({ workerId: 'chaos-0', receivedAt: 900 }),
+      delivery({ workerId: 'chaos-1', receivedAt: 7_000, status: 500 }),
+      delivery({ workerId: 'chaos-1', receivedAt: 7_400, idempotencyKey: 't-1:9' }),
+    ], generations, []);
+
+    expect(findings.redeliveriesAfterLockExpiry).toBe(1);
+    expect(findings.duplicatesWithNewKey).toBe(0);
+    expect(findings.duplicatesWithoutLockExpiry).toBe(0);
+  });
+
   test('task without a success log is lost', () => {
     const log = [
       { externalTaskId: 't-1', processInstanceId: 'p-1', creationLog: true, successLog: false, failureLog: false },
