@@ -125,7 +125,27 @@ async function sendAndInterpret(
   }
 
   onStatus?.(response.status);
-  return interpretResponse(service, route, response.status, parseJson(response.body), response.body);
+  const parsed = parseJson(response.body);
+  if (!parsed.ok && response.body.length > 0 && response.status >= 200 && response.status < 300 && declaresJson(response.headers['content-type'])) {
+    // Completing would drop the result the service meant to send, so the task fails and the engine's retries apply.
+    return {
+      kind: 'failure',
+      message: `${route.method} ${service.name}${route.path} returned HTTP ${response.status} with an invalid JSON body (content-type ${String(response.headers['content-type'])}); fix the service's response or send it as text/plain`,
+      details: response.body.slice(0, MAX_DETAILS_CHARS),
+      transient: false,
+    };
+  }
+  return interpretResponse(service, route, response.status, parsed, response.body);
+}
+
+/** Whether a content-type header names JSON: `application/json` or a `+json` suffix type. */
+function declaresJson(contentType: string | string[] | undefined): boolean {
+  const value = Array.isArray(contentType) ? contentType[0] : contentType;
+  if (value === undefined) {
+    return false;
+  }
+  const mediaType = value.split(';', 1)[0]?.trim().toLowerCase() ?? '';
+  return mediaType === 'application/json' || mediaType.endsWith('+json');
 }
 
 /** Builds the failure outcome of a request that got no response. */

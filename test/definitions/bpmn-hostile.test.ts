@@ -181,6 +181,21 @@ describe('limits', () => {
     expectCode(rejectionOf(bytes), 'ERR_BPMN_LIMIT');
   });
 
+  test('huge attribute value within the cap parses', () => {
+    const value = 'v'.repeat(8 * 1024 * 1024);
+    const xml = `${HEAD.replace('targetNamespace', 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" targetNamespace')}<bpmn:process id="p"><bpmn:serviceTask id="Big" camunda:topic="t"><bpmn:extensionElements><camunda:properties><camunda:property name="path" value="${value}" /></camunda:properties></bpmn:extensionElements></bpmn:serviceTask></bpmn:process>${TAIL}`;
+    const activity = parseDefinition(xml).activities.get('Big');
+
+    expect(activity?.properties.path).toHaveLength(value.length);
+  });
+
+  test('huge attribute value past the cap rejected', () => {
+    const xml = `${HEAD}<bpmn:process id="p" name="${'n'.repeat(2048)}" />${TAIL}`;
+    const error = rejectionOf(xml, { maxBytes: 1024 });
+    expectCode(error, 'ERR_BPMN_LIMIT');
+    expect(error.message).toContain('maxBytes');
+  });
+
   test('multi-byte characters count as bytes', () => {
     const xml = `${HEAD}<!--${'\u00fc'.repeat(600)}-->${TAIL}`;
     expect(xml.length).toBeLessThan(1024);
