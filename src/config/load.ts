@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { substituteEnv } from './env.ts';
 import { configSchema, type ValidatedConfig } from './schema.ts';
+import { readServiceTls } from './tls.ts';
 import type {
   BpmnErrorMapping,
   BreakerOptions,
@@ -128,6 +129,7 @@ function compile(
       batch: service.batch === undefined
         ? undefined
         : Object.freeze({ path: service.batch.path, maxSize: service.batch.maxSize, maxWaitMs: service.batch.maxWait }),
+      tls: service.tls === undefined ? undefined : readServiceTls(name, service.tls.ca, baseDir, issues, locate(['services', name, 'tls', 'ca'])),
     }));
   }
 

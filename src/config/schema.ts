@@ -130,6 +130,9 @@ const service = z.strictObject({
   retry: retry.optional().meta({ description: 'Retries of transient errors for this service; each key left out comes from dispatch.retry.' }),
   breaker: breaker.optional().meta({ description: 'Circuit breaker of this service; each key left out comes from dispatch.breaker.' }),
   batch: batch.optional().meta({ description: 'Batch endpoint of the service. With it, every task routed to the service goes out in batch requests.' }),
+  tls: z.strictObject({
+    ca: z.string({ error: 'the path of a PEM file with the CA certificates to trust' }).min(1, { error: 'the path of a PEM file with the CA certificates to trust' }),
+  }).optional().meta({ description: 'tls.ca: PEM file with the CA certificates to trust for an https baseUrl, in place of the default set.' }),
 }, { error: 'a service mapping such as { baseUrl: http://127.0.0.1:9000, timeout: 5s }' });
 
 const dispatch = z.strictObject({

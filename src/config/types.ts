@@ -57,6 +57,8 @@ export interface ServiceOptions {
   breaker: BreakerOptions;
   /** The service's batch endpoint; undefined sends one request per task. */
   batch: BatchOptions | undefined;
+  /** CA certificates (PEM) trusted for an https baseUrl instead of Node's default set; undefined keeps the default. */
+  tls?: { ca: string } | undefined;
 }
 
 /** Retries of transient errors inside the daemon, before a failure is reported to the engine. */

@@ -102,6 +102,7 @@ export class ServicePools {
         connections: service.maxConcurrent,
         keepAliveTimeout: KEEP_ALIVE_MS,
         maxResponseSize: MAX_RESPONSE_BYTES,
+        ...(service.tls === undefined ? {} : { connect: { ca: service.tls.ca } }),
       });
       this.#pools.set(service.name, pool);
       const { pathname } = new URL(service.baseUrl);
