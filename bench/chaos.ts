@@ -44,8 +44,11 @@ const result = await runChaos({
   seed,
   progress: (line) => process.stderr.write(`chaos: ${line}\n`),
 });
+// The work folder is a local path, so it goes to the progress output rather than the committed record.
+const { workDir, ...figures } = result;
+process.stderr.write(`chaos: engine database, logs and deliveries are in ${workDir}\n`);
 const record = {
-  ...result,
+  ...figures,
   passed: chaosPassed(result),
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', kernel: release(), node: process.version },
   recordedAt: new Date().toISOString(),
