@@ -11,6 +11,7 @@ import { parseDuration } from './duration.ts';
 /** A route path that stays under the service's base URL; routing/path-safety.ts lists the rules. */
 const routePath = z
   .string({ error: 'a path starting with /' })
+  .startsWith('/', { error: 'a path starting with /', abort: true })
   .refine((value) => unsafePathReason(value) === undefined, {
     error: (issue) => `a path starting with / without dot segments, encoded slashes or backslashes (${unsafePathReason(String(issue.input))})`,
   });
@@ -131,8 +132,9 @@ const service = z.strictObject({
   breaker: breaker.optional().meta({ description: 'Circuit breaker of this service; each key left out comes from dispatch.breaker.' }),
   batch: batch.optional().meta({ description: 'Batch endpoint of the service. With it, every task routed to the service goes out in batch requests.' }),
   tls: z.strictObject({
-    ca: z.string({ error: 'the path of a PEM file with the CA certificates to trust' }).min(1, { error: 'the path of a PEM file with the CA certificates to trust' }),
-  }).optional().meta({ description: 'tls.ca: PEM file with the CA certificates to trust for an https baseUrl, in place of the default set.' }),
+    ca: z.string({ error: 'the path of a PEM file with the CA certificates to trust' }).min(1, { error: 'the path of a PEM file with the CA certificates to trust' })
+      .meta({ description: 'PEM file with the CA certificates to trust for an https baseUrl, in place of the default set; a relative path resolves against the configuration file\'s folder.' }),
+  }).optional().meta({ description: 'TLS settings of the connection to the service.' }),
 }, { error: 'a service mapping such as { baseUrl: http://127.0.0.1:9000, timeout: 5s }' });
 
 const dispatch = z.strictObject({
