@@ -1,5 +1,6 @@
 import type { BatchOptions, ServiceOptions } from '../config/types.ts';
 import type { Task, TaskOutcome, Variables } from '../engine/types.ts';
+import { stringifyJson } from '../lossless-json.ts';
 import type { HttpRoute } from '../routing/route.ts';
 import {
   idempotencyKey,
@@ -96,7 +97,7 @@ export class Batcher {
 
 /** Builds the JSON body of a batch request, in the format that docs/configuration.md documents. */
 export function batchRequestBody(items: readonly Pick<BatchItem, 'task' | 'route' | 'variables'>[]): string {
-  return JSON.stringify({
+  return stringifyJson({
     items: items.map(({ task, route, variables }) => ({
       id: task.id,
       idempotencyKey: idempotencyKey(task),
@@ -189,7 +190,7 @@ function itemOutcome(
       details: undefined,
     };
   }
-  const body = result.body === undefined ? '' : JSON.stringify(result.body);
+  const body = result.body === undefined ? '' : stringifyJson(result.body);
   const parsed = result.body === undefined ? { ok: false as const } : { ok: true as const, value: result.body };
   return interpretResponse(service, item.route, result.status, parsed, body);
 }

@@ -2,6 +2,7 @@ import { SpanKind } from '@opentelemetry/api';
 
 import type { ServiceOptions } from '../config/types.ts';
 import type { Task, TaskOutcome, Variables } from '../engine/types.ts';
+import { parseJson as parseJsonText, stringifyJson } from '../lossless-json.ts';
 import type { HttpRoute } from '../routing/route.ts';
 import { httpClientSpanName, ROUTER, SEMCONV } from '../telemetry/names.ts';
 import type { TaskTracing } from '../telemetry/tracing.ts';
@@ -85,7 +86,7 @@ export async function dispatchHttp(
   const selected = selectVariables(variables, route.variables);
   const sendsBody = route.method !== 'GET' && route.method !== 'DELETE';
   const headers = requestHeaders(service, idempotencyKey(task), sendsBody);
-  const body = sendsBody ? JSON.stringify({ variables: selected, task: taskMetadata(task) }) : undefined;
+  const body = sendsBody ? stringifyJson({ variables: selected, task: taskMetadata(task) }) : undefined;
 
   if (tracing === undefined || !tracing.enabled) {
     return sendAndInterpret(pools, service, route, headers, body);
@@ -242,7 +243,7 @@ export function parseJson(text: string): ParsedBody {
     return { ok: false };
   }
   try {
-    return { ok: true, value: JSON.parse(text) };
+    return { ok: true, value: parseJsonText(text) };
   } catch {
     return { ok: false };
   }

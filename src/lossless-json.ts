@@ -1,0 +1,33 @@
+/**
+ * JSON text to values and back without losing integers beyond 2^53: such an
+ * integer is read as a `bigint` and written back as the same digits. Camunda 8
+ * variables are plain JSON, where a 64-bit id is an ordinary number, so every
+ * place that carries variables (engine adapters, service requests and
+ * responses) uses these two functions instead of `JSON.parse` and
+ * `JSON.stringify`.
+ */
+
+/** The parts of Node 24's JSON that the ES2024 library typings lack: source text access and raw JSON. */
+interface JsonWithRawText {
+  parse(text: string, reviver: (this: unknown, key: string, value: unknown, context: { source?: string }) => unknown): unknown;
+  rawJSON(text: string): unknown;
+}
+
+const json = JSON as unknown as JsonWithRawText;
+
+const INTEGER_LITERAL = /^-?\d+$/;
+
+/** Parses JSON text; an integer literal beyond ±(2^53 − 1) becomes a bigint. Throws `SyntaxError` like `JSON.parse`. */
+export function parseJson(text: string): unknown {
+  return json.parse(text, (_key, value, context) => {
+    if (typeof value === 'number' && !Number.isSafeInteger(value) && context.source !== undefined && INTEGER_LITERAL.test(context.source)) {
+      return BigInt(context.source);
+    }
+    return value;
+  });
+}
+
+/** Serialises a value as `JSON.stringify` does, writing a bigint as its decimal digits. */
+export function stringifyJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? json.rawJSON(item.toString()) : item));
+}
