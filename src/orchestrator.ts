@@ -8,8 +8,8 @@ import type { DefinitionModel } from './definitions/model.ts';
 import { RedisDefinitionStore, type SharedDefinitionStore } from './definitions/redis-store.ts';
 import { DefinitionRepository } from './definitions/repository.ts';
 import { Dispatcher } from './dispatch/dispatcher.ts';
-import { Camunda7Rest } from './engine/camunda7/rest.ts';
 import { fromExternalTask, isExternalTask, type ExternalTaskJson } from './engine/camunda7/task.ts';
+import { createDefinitionSource, type EngineDefinitionSource } from './engine/create.ts';
 import type { Task, TaskOutcome, Variables } from './engine/types.ts';
 import { BpmnParseError, DefinitionParseError, IllegalStateError, MetricsDisabledError, RouterError } from './errors.ts';
 import type { MetricsSnapshot } from './orchestrator-metrics.ts';
@@ -84,7 +84,8 @@ export class ServiceOrchestrator {
   /** The compiled configuration: defaults filled, durations in milliseconds, frozen. */
   readonly config: RouterConfig;
   readonly #logger: Logger;
-  readonly #rest: Camunda7Rest | undefined;
+  /** The engine's definition source, when the orchestrator created it; closed with the orchestrator. */
+  readonly #ownSource: EngineDefinitionSource | undefined;
   readonly #definitions: DefinitionRepository;
   readonly #activities: ActivityCaches;
   readonly #redis: SharedDefinitionStore | undefined;
@@ -114,10 +115,10 @@ export class ServiceOrchestrator {
     this.#logger = resolved.logger;
     this.#metricsEnabled = resolved.metricsEnabled;
     this.#ownTelemetry = resolved.ownsTelemetry ? resolved.telemetry : undefined;
-    this.#rest = resolved.definitionSource === undefined ? new Camunda7Rest(this.config.engine) : undefined;
+    this.#ownSource = resolved.definitionSource === undefined ? createDefinitionSource(this.config.engine, this.#logger) : undefined;
     const { cache } = this.config;
     this.#redis = cache.redis === undefined ? undefined : new RedisDefinitionStore(cache.redis, this.#logger);
-    this.#definitions = new DefinitionRepository(resolved.definitionSource ?? (this.#rest as Camunda7Rest), cache.definitions, {
+    this.#definitions = new DefinitionRepository(resolved.definitionSource ?? (this.#ownSource as EngineDefinitionSource), cache.definitions, {
       parseLimits: this.config.definitions,
       shared: this.#redis,
       latestVersionTtlMs: cache.definitions.latestVersionTtlMs,
@@ -314,7 +315,7 @@ export class ServiceOrchestrator {
 
     const routeStarted = performance.now();
     const route = await this.#tracing.inSpan(SPAN.route, {}, async (span) => {
-      const resolved = resolveRoute(this.config, topic, activity.found ? { id: activity.activityId, properties: activity.properties, headers: activity.headers } : undefined);
+      const resolved = resolveRoute(this.config, topic, activity.found ? { id: activity.activityId, properties: activity.properties, headers: activity.headers, inputVariables: activity.inputVariables } : undefined);
       span.setAttribute(ROUTER.routeKind, resolved.kind);
       span.setAttribute(ROUTER.service, serviceOf(resolved));
       return resolved;
@@ -561,7 +562,7 @@ export class ServiceOrchestrator {
     this.#state = 'closing';
     clearInterval(this.#purgeTimer);
     await this.#dispatcher.close(options);
-    await this.#rest?.close();
+    await this.#ownSource?.close();
     await this.#redis?.close();
     await this.#ownTelemetry?.shutdown();
     this.#definitions.clear();

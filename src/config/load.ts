@@ -198,7 +198,9 @@ function compile(
     engine: Object.freeze({
       type: engine.type,
       baseUrl: engine.baseUrl.replace(/\/+$/, ''),
-      auth: engine.auth,
+      auth: engine.auth === undefined ? undefined : Object.freeze(engine.auth.type === 'oauth' ? { ...engine.auth, scope: engine.auth.scope } : { ...engine.auth }),
+      tenantIds: engine.tenantIds === undefined ? undefined : Object.freeze([...engine.tenantIds]),
+      streaming: engine.streaming === undefined ? undefined : Object.freeze({ grpcAddress: engine.streaming.grpcAddress }),
       workerId: engine.workerId ?? `${hostname()}-${process.pid}`,
       maxTasks: engine.maxTasks,
       lockDurationMs: engine.lockDuration,

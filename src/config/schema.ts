@@ -83,10 +83,38 @@ function share(min: number, max: number) {
   );
 }
 
+/** OAuth 2.0 client credentials, as Camunda 8 SaaS and Identity issue them. */
+const oauthAuth = z.strictObject({
+  type: z.literal('oauth', { error: 'oauth (client credentials with clientId, clientSecret, tokenUrl)' }).meta({ description: 'OAuth 2.0 client credentials (camunda8 only).' }),
+  clientId: z.string({ error: 'a client id' }).min(1, { error: 'a non-empty client id' }).meta({ description: 'Client id.' }),
+  clientSecret: z.string({ error: 'a client secret (use ${ENV_VAR} to keep it out of the file)' }).min(1, { error: 'a non-empty client secret' })
+    .meta({ description: 'Client secret; write ${ENV_VAR} to keep it out of the file.' }),
+  tokenUrl: httpUrl.meta({ description: 'Token endpoint, such as https://login.cloud.camunda.io/oauth/token.' }),
+  audience: z.string({ error: 'a token audience' }).min(1, { error: 'a non-empty token audience' }).default('zeebe.camunda.io')
+    .meta({ description: 'Audience of the token.' }),
+  scope: z.string({ error: 'an OAuth scope' }).min(1, { error: 'a non-empty OAuth scope' }).optional().meta({ description: 'Scope of the token, when the identity provider needs one.' }),
+});
+
+const grpcAddress = z
+  .string({ error: 'a gRPC address such as grpc://127.0.0.1:26500, or grpcs://host:443 for TLS' })
+  .regex(/^grpcs?:\/\/[^\s/:]+:\d{1,5}$/, { error: 'a gRPC address such as grpc://127.0.0.1:26500, or grpcs://host:443 for TLS' });
+
+const ENGINE_TYPES = ['camunda7', 'camunda8'] as const;
+
 const engine = z.strictObject({
-  type: z.literal('camunda7', { error: 'camunda7' }).default('camunda7').meta({ description: 'Engine kind. Camunda 7 and Operaton share the same external-task REST API.' }),
-  baseUrl: httpUrl.meta({ description: 'REST base URL of the engine, such as http://127.0.0.1:8080/engine-rest.' }),
-  auth: basicAuth.optional().meta({ description: 'HTTP basic auth for an engine that requires it: { type: basic, username, password }.' }),
+  type: z.enum(ENGINE_TYPES, { error: 'camunda7 (Camunda 7 or Operaton) or camunda8' }).default('camunda7')
+    .meta({ description: 'Engine kind: camunda7 (Camunda 7 and Operaton share the same external-task REST API) or camunda8 (job workers over the REST API v2).' }),
+  baseUrl: httpUrl.meta({ description: 'REST base URL of the engine, such as http://127.0.0.1:8080/engine-rest; for camunda8 the REST address without /v2, such as http://127.0.0.1:8080.' }),
+  auth: z.discriminatedUnion('type', [basicAuth, oauthAuth], {
+    error: 'an object with type: basic (username, password) or, for camunda8, type: oauth (clientId, clientSecret, tokenUrl)',
+  }).optional().meta({ description: 'HTTP basic auth for an engine that requires it: { type: basic, username, password }; for camunda8 also OAuth client credentials: { type: oauth, clientId, clientSecret, tokenUrl }.' }),
+  tenantIds: z.array(z.string({ error: 'a tenant id' }).min(1, { error: 'a non-empty tenant id' }), { error: 'a list of tenant ids' })
+    .min(1, { error: 'at least one tenant id' })
+    .optional()
+    .meta({ description: 'camunda8 only: tenants whose jobs are activated. Default: the engine\'s default tenant.' }),
+  streaming: z.strictObject({ grpcAddress: grpcAddress.meta({ description: 'Gateway address: grpc://host:port, or grpcs://host:port for TLS.' }) })
+    .optional()
+    .meta({ description: 'camunda8 only: job streaming over gRPC next to REST activation.' }),
   workerId: name.optional().meta({ description: 'Worker id the engine records on locked tasks. Default: <hostname>-<pid>, which keeps replicas apart.' }),
   maxTasks: integer(1, 1000).default(10).meta({ description: 'Upper bound of tasks per fetch-and-lock request. A fetch asks for fewer when the services have less free capacity.' }),
   lockDuration: positiveDuration.default(30_000).meta({ description: 'Lock taken on each fetched task. A topic can override it.' }),
@@ -102,7 +130,26 @@ const engine = z.strictObject({
     })
     .default({ retries: 3, retryTimeout: 1_000, maxRetryTimeout: 300_000 })
     .meta({ description: 'How failed tasks are reported to the engine.' }),
-}, { error: 'an engine mapping with at least baseUrl, such as { baseUrl: http://127.0.0.1:8080/engine-rest }' });
+}, { error: 'an engine mapping with at least baseUrl, such as { baseUrl: http://127.0.0.1:8080/engine-rest }' })
+  .superRefine(checkEngineType);
+
+/** Rejects the keys that only one engine type understands, naming the type that needs them. */
+function checkEngineType(engine: { type: string; baseUrl: string; auth?: { type: string }; tenantIds?: unknown; streaming?: unknown }, context: z.RefinementCtx): void {
+  if (engine.type === 'camunda8') {
+    if (/\/v2\/?$/.test(engine.baseUrl)) {
+      context.addIssue({ code: 'custom', path: ['baseUrl'], message: 'the REST address without /v2, such as http://127.0.0.1:8080; the adapter appends /v2' });
+    }
+    return;
+  }
+  if (engine.auth?.type === 'oauth') {
+    context.addIssue({ code: 'custom', path: ['auth', 'type'], message: 'basic; OAuth client credentials need engine.type: camunda8' });
+  }
+  for (const key of ['tenantIds', 'streaming'] as const) {
+    if (engine[key] !== undefined) {
+      context.addIssue({ code: 'custom', path: [key], message: `no ${key} for ${engine.type}; it needs engine.type: camunda8` });
+    }
+  }
+}
 
 const retry = z.strictObject({
   maxAttempts: integer(1, 100).optional().meta({ description: 'Attempts per task inside the daemon, the first included, when an attempt ends in a transient error: a connection error, a timeout, or HTTP 429, 502, 503 or 504. Default: 3.' }),

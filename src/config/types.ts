@@ -18,11 +18,31 @@ export interface BearerAuth {
 
 export type ServiceAuth = BasicAuth | BearerAuth;
 
+/** OAuth 2.0 client credentials for Camunda 8. */
+export interface OAuthClientCredentials {
+  type: 'oauth';
+  clientId: string;
+  clientSecret: string;
+  tokenUrl: string;
+  audience: string;
+  scope: string | undefined;
+}
+
+export type EngineType = 'camunda7' | 'camunda8';
+
 export interface EngineOptions {
-  type: 'camunda7';
-  /** REST base URL, without a trailing slash, e.g. `http://127.0.0.1:8080/engine-rest`. */
+  type: EngineType;
+  /**
+   * REST base URL without a trailing slash: `http://127.0.0.1:8080/engine-rest` for Camunda 7,
+   * the REST address without `/v2` (e.g. `http://127.0.0.1:8080`) for Camunda 8.
+   */
   baseUrl: string;
-  auth: BasicAuth | undefined;
+  /** Basic auth for either engine; OAuth client credentials for Camunda 8 only. */
+  auth: BasicAuth | OAuthClientCredentials | undefined;
+  /** Camunda 8: tenants whose jobs are activated; undefined leaves the choice to the engine (its default tenant). */
+  tenantIds: readonly string[] | undefined;
+  /** Camunda 8: job streaming over gRPC next to REST activation; undefined activates over REST only. */
+  streaming: { grpcAddress: string } | undefined;
   workerId: string;
   /** Maximum tasks per fetch-and-lock request. */
   maxTasks: number;

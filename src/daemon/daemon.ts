@@ -4,7 +4,7 @@ import type { RouterConfig, TopicOptions } from '../config/types.ts';
 import { HANDLER_LANE } from '../dispatch/dispatcher.ts';
 import type { EngineAdapter } from '../engine/adapter.ts';
 import { isRejectedTaskCall, isTransientEngineError } from '../engine/adapter.ts';
-import { Camunda7Adapter } from '../engine/camunda7/adapter.ts';
+import { createEngineAdapter } from '../engine/create.ts';
 import type { FetchedTask, Task, Variables } from '../engine/types.ts';
 import { IllegalStateError } from '../errors.ts';
 import { ServiceOrchestrator, type RoutedOutcome } from '../orchestrator.ts';
@@ -39,7 +39,7 @@ export interface DaemonOptions {
   logger: Logger;
   /** Defaults to a new orchestrator over `config`; closed with the daemon either way. */
   orchestrator?: ServiceOrchestrator;
-  /** Defaults to the Camunda 7 adapter, which the daemon closes when it stops. */
+  /** Defaults to the adapter of `config.engine.type`, which the daemon closes when it stops. */
   engine?: EngineAdapter;
   /**
    * Tracer and meter of the daemon and of the orchestrator it creates;
@@ -94,9 +94,10 @@ export class Daemon {
 
     const groups = groupTopics(this.#config.topics);
     this.#ownsEngine = options.engine === undefined;
-    this.#engine = options.engine ?? new Camunda7Adapter(options.config.engine, {
+    this.#engine = options.engine ?? createEngineAdapter(options.config.engine, {
       connections: groups.size + REPORT_CONNECTIONS,
       observe: (call, milliseconds, result) => this.orchestrator.recordEngineCall(call, milliseconds, result),
+      logger: this.#logger,
     });
 
     const dispatcher = this.orchestrator.dispatcher;
@@ -190,7 +191,7 @@ export class Daemon {
 
     try {
       this.orchestrator.dispatcher.stopStarting();
-      const loopsStopped = Promise.all(this.#loops.map((loop) => loop.stop()));
+      const loopsStopped = Promise.all(this.#loops.map((loop) => loop.stop())).then(() => this.#engine.stopFetching?.());
       this.#fetchingStopped = loopsStopped.then(() => undefined);
       const drained = await this.#drain(gracePeriodMs);
       if (!drained) {

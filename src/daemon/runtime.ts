@@ -16,7 +16,7 @@ export interface RuntimeOptions {
   logger: Logger;
   /** Replaces parts of the telemetry options compiled from `config.telemetry`, e.g. an in-memory span exporter in tests. */
   telemetry?: TelemetryOptions;
-  /** Defaults to the Camunda 7 adapter over `config.engine`. */
+  /** Defaults to the adapter of `config.engine.type`. */
   engine?: EngineAdapter;
 }
 

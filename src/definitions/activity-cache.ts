@@ -18,6 +18,8 @@ export interface ActivityProperties {
   properties: Readonly<Record<string, string>>;
   /** `zeebe:taskHeaders` entries. */
   headers: Readonly<Record<string, string>>;
+  /** Targets of the `zeebe:input` mappings of a Camunda 8 job worker task; empty for other activities. */
+  inputVariables: readonly string[];
   /**
    * True when every outgoing sequence flow of the activity leads to an end
    * event of its process (not of a sub-process), so completing the task
@@ -35,6 +37,8 @@ interface DocumentationEntry {
 const ENTRY_OVERHEAD_BYTES = 200;
 
 const EMPTY_RECORD: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
+
+const NO_INPUTS: readonly string[] = Object.freeze([]);
 
 /**
  * Returns the key of an activity in the properties and documentation caches:
@@ -64,7 +68,8 @@ export class ActivityCaches {
     this.properties = new AdaptiveCache<ActivityProperties>({
       name: 'properties',
       ...options.properties,
-      sizeOf: (key, value) => ENTRY_OVERHEAD_BYTES + 2 * key.length + recordBytes(value.properties) + recordBytes(value.headers),
+      sizeOf: (key, value) => ENTRY_OVERHEAD_BYTES + 2 * key.length + recordBytes(value.properties) + recordBytes(value.headers)
+        + value.inputVariables.reduce((bytes, name) => bytes + 2 * name.length, 0),
       reportedEntries: options.reportedEntries,
       clock: options.clock,
     });
@@ -92,6 +97,7 @@ export class ActivityCaches {
       found: activity !== undefined,
       properties: activity?.properties ?? EMPTY_RECORD,
       headers: activity?.headers ?? EMPTY_RECORD,
+      inputVariables: activity === undefined ? NO_INPUTS : Object.freeze([...inputVariablesOf(activity)]),
       leadsToEnd: activity !== undefined && leadsToEnd(model, activity),
     });
     this.properties.set(key, entry);
@@ -139,4 +145,13 @@ function leadsToEnd(model: DefinitionModel, activity: Activity): boolean {
     const target = model.activities.get(targetId);
     return target !== undefined && target.type === 'endEvent' && target.parentId === undefined;
   });
+}
+
+/**
+ * Returns the variables a Camunda 8 job worker task declares as its inputs:
+ * the targets of its `zeebe:input` mappings. Empty for other activities,
+ * whose input parameters are not a request contract.
+ */
+export function inputVariablesOf(activity: Activity): readonly string[] {
+  return activity.jobType === undefined ? [] : activity.inputs.map((input) => input.name);
 }

@@ -1,4 +1,5 @@
 import { EngineRequestError } from '../errors.ts';
+import type { CallResult } from '../telemetry/recorder.ts';
 import type { FailureReport, FetchRequest, FetchedTask, Task, TaskLock, Variables } from './types.ts';
 
 /**
@@ -19,9 +20,18 @@ export interface EngineAdapter {
   unlock(task: Task): Promise<void>;
   /** Reads who holds a task's lock now; undefined when the task no longer exists. */
   lockOf(taskId: string): Promise<TaskLock | undefined>;
+  /**
+   * Called once the daemon has stopped fetching, before it drains. An
+   * adapter that receives tasks without being asked (a job stream) stops
+   * that here and gives back what it received but did not hand out.
+   */
+  stopFetching?(): Promise<void>;
   /** Closes the connections. Safe to call twice. */
   close(): Promise<void>;
 }
+
+/** Observer of the engine calls made, for metrics: the call's name, its duration and its HTTP status or error type. */
+export type EngineCallObserver = (call: string, milliseconds: number, result: CallResult) => void;
 
 /** Classifies an engine call error: transient ones (no response, 429, 502, 503, 504) are worth retrying while the lock lasts. */
 export function isTransientEngineError(error: unknown): boolean {
@@ -35,11 +45,12 @@ export function isTransientEngineError(error: unknown): boolean {
 }
 
 /**
- * Whether the engine rejected a call on a task with a client error (400 or
- * 404). That happens when the task no longer exists, when another worker
- * holds its lock, and for invalid requests; the daemon then reads the task's
- * lock to tell these apart.
+ * Whether the engine rejected a call on a task with a client error (400, 404
+ * or 409). That happens when the task no longer exists, when another worker
+ * holds its lock, when the task is no longer in a state that accepts the
+ * call (Camunda 8 answers 409 then), and for invalid requests; the daemon
+ * then reads the task's lock to tell these apart.
  */
 export function isRejectedTaskCall(error: unknown): boolean {
-  return error instanceof EngineRequestError && (error.status === 400 || error.status === 404);
+  return error instanceof EngineRequestError && (error.status === 400 || error.status === 404 || error.status === 409);
 }

@@ -1,4 +1,5 @@
 import type { BpmnErrorMapping, HttpMethod, RouterConfig, TopicOptions } from '../config/types.ts';
+import { inputVariablesOf } from '../definitions/activity-cache.ts';
 import type { Activity } from '../definitions/model.ts';
 import { RouteError, UnknownServiceError } from '../errors.ts';
 import { unsafePathReason } from './path-safety.ts';
@@ -40,12 +41,18 @@ export const ROUTE_PROPERTIES = {
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** What routing reads of an activity; the properties cache holds just this. */
-export type RoutedActivity = Pick<Activity, 'id' | 'properties' | 'headers'>;
+/**
+ * What routing reads of an activity; the properties cache holds just this.
+ * `inputVariables` are the targets of a Camunda 8 task's `zeebe:input`
+ * mappings.
+ */
+export type RoutedActivity = Pick<Activity, 'id' | 'properties' | 'headers'> & { inputVariables?: readonly string[] };
 
 /**
  * Resolves a task's route: the activity's extension properties override the
- * topic's defaults. Throws {@link UnknownServiceError} when the resulting
+ * topic's defaults. The variables sent are the activity's `variables`
+ * property, else its `zeebe:input` targets, else the topic's `variables`,
+ * else all. Throws {@link UnknownServiceError} when the resulting
  * service is not declared and {@link RouteError} when a property is invalid.
  */
 export function resolveRoute(
@@ -54,6 +61,8 @@ export function resolveRoute(
   activity: RoutedActivity | Activity | undefined,
 ): Route {
   const properties = { ...activity?.headers, ...activity?.properties };
+  const inputVariables = activity === undefined ? [] : ('type' in activity ? inputVariablesOf(activity) : activity.inputVariables ?? []);
+  const variables = parseList(properties[ROUTE_PROPERTIES.variables]) ?? (inputVariables.length > 0 ? inputVariables : undefined) ?? topic.variables;
   const where = activity === undefined ? `topic "${topic.topic}"` : `activity "${activity.id}" (topic "${topic.topic}")`;
 
   const serviceProperty = properties[ROUTE_PROPERTIES.service];
@@ -61,7 +70,7 @@ export function resolveRoute(
     return {
       kind: 'handler',
       module: topic.handler,
-      variables: parseList(properties[ROUTE_PROPERTIES.variables]) ?? topic.variables,
+      variables,
     };
   }
 
@@ -86,7 +95,7 @@ export function resolveRoute(
     service,
     path,
     method: parseMethod(properties[ROUTE_PROPERTIES.method], where) ?? topic.method,
-    variables: parseList(properties[ROUTE_PROPERTIES.variables]) ?? topic.variables,
+    variables,
     resultVariable: properties[ROUTE_PROPERTIES.resultVariable] ?? topic.resultVariable,
     errors: mergeErrors(topic.errors, properties[ROUTE_PROPERTIES.errors], where),
   };

@@ -185,7 +185,7 @@ describe('Kubernetes manifests', () => {
     const config = parseConfig(configMap.data['config.yaml'] ?? '', { env });
 
     expect(config.telemetry.server).toEqual({ host: '0.0.0.0', port: 9464 });
-    expect(config.engine.auth?.password).toBe('value');
+    expect(config.engine.auth).toMatchObject({ type: 'basic', password: 'value' });
   });
 
   test('kustomization lists every manifest', () => {

@@ -2,8 +2,8 @@ import { Pool } from 'undici';
 
 import type { EngineOptions } from '../../config/types.ts';
 import { EngineRequestError } from '../../errors.ts';
-import { errorTypeOf, type CallResult } from '../../telemetry/recorder.ts';
-import type { EngineAdapter } from '../adapter.ts';
+import { errorTypeOf } from '../../telemetry/recorder.ts';
+import type { EngineAdapter, EngineCallObserver } from '../adapter.ts';
 import type { FailureReport, FetchRequest, FetchedTask, Task, TaskLock, Variables } from '../types.ts';
 import { fromExternalTask, type ExternalTaskJson } from './task.ts';
 import { fromTypedValues, toTypedValues, type TypedValue } from './variables.ts';
@@ -14,9 +14,6 @@ const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /** Idle time after which a keep-alive connection to the engine is closed. */
 const KEEP_ALIVE_MS = 30_000;
-
-/** Observer of the engine calls made, for metrics: the call's name, its duration and its HTTP status or error type. */
-export type EngineCallObserver = (call: string, milliseconds: number, result: CallResult) => void;
 
 interface ExternalTaskWithVariables extends ExternalTaskJson {
   variables?: Record<string, TypedValue>;
@@ -50,7 +47,7 @@ export class Camunda7Adapter implements EngineAdapter {
       maxResponseSize: MAX_RESPONSE_BYTES,
     });
     this.#headers = { accept: 'application/json', 'content-type': 'application/json' };
-    if (engine.auth !== undefined) {
+    if (engine.auth?.type === 'basic') {
       this.#headers.authorization = `Basic ${Buffer.from(`${engine.auth.username}:${engine.auth.password}`).toString('base64')}`;
     }
     this.#observe = options.observe ?? (() => {});

@@ -81,7 +81,7 @@ export class Camunda7Rest {
   async #getJson(path: string, what: string): Promise<unknown> {
     const headers: Record<string, string> = { accept: 'application/json' };
     const { auth } = this.#engine;
-    if (auth !== undefined) {
+    if (auth?.type === 'basic') {
       headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
     }
 
