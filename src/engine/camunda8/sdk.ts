@@ -1,9 +1,9 @@
 /**
  * The @camunda8/sdk clients of one engine configuration: the REST client of
  * the Orchestration Cluster API (v2), and the gRPC client for job streaming.
- * Both share one OAuth token cache.
+ * Each keeps its own OAuth token.
  */
-import { Camunda8, type CamundaRestClient, type Zeebe } from '@camunda8/sdk';
+import { Camunda8, CamundaRestClient, type Zeebe } from '@camunda8/sdk';
 
 import type { EngineOptions } from '../../config/types.ts';
 import type { Logger } from '../../telemetry/logger.ts';
@@ -26,13 +26,19 @@ export interface Camunda8Clients {
  * token cache file) and logs through `logger`: its info lines at debug, since
  * the daemon logs only state changes at info.
  *
+ * The REST client makes one attempt per call: the daemon retries transient
+ * errors itself (fetch back-off, outcome reports until the lock ends). A
+ * retry inside got 11, which the SDK uses, also throws an uncaught error
+ * when the request is cancelled while the retry waits.
+ *
  * NOTE: settings the configuration leaves unset (e.g. custom certificates)
  * still come from the SDK's own `CAMUNDA_*` and `ZEEBE_*` environment
  * variables, which the SDK reads itself.
  */
 export function createCamunda8Clients(engine: EngineOptions, logger: Logger): Camunda8Clients {
-  const sdk = new Camunda8(sdkConfiguration(engine, logger), { defaultCached: true });
-  const rest = sdk.getCamundaRestClient();
+  const configuration = sdkConfiguration(engine, logger);
+  const sdk = new Camunda8(configuration, { defaultCached: true });
+  const rest = new CamundaRestClient({ config: configuration, retry: { limit: 0 } });
   return {
     rest,
     grpc: () => sdk.getZeebeGrpcApiClient(),
