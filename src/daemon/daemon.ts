@@ -191,7 +191,7 @@ export class Daemon {
 
     try {
       this.orchestrator.dispatcher.stopStarting();
-      const loopsStopped = Promise.all(this.#loops.map((loop) => loop.stop())).then(() => this.#engine.stopFetching?.());
+      const loopsStopped = Promise.all([...this.#loops.map((loop) => loop.stop()), this.#engine.stopFetching?.()]);
       this.#fetchingStopped = loopsStopped.then(() => undefined);
       const drained = await this.#drain(gracePeriodMs);
       if (!drained) {

@@ -21,9 +21,10 @@ export interface EngineAdapter {
   /** Reads who holds a task's lock now; undefined when the task no longer exists. */
   lockOf(taskId: string): Promise<TaskLock | undefined>;
   /**
-   * Called once the daemon has stopped fetching, before it drains. An
-   * adapter that receives tasks without being asked (a job stream) stops
-   * that here and gives back what it received but did not hand out.
+   * Called when the daemon begins to stop fetching. An adapter that
+   * receives tasks without being asked (a job stream) stops that here, gives
+   * back what it received but did not hand out, and lets an outstanding
+   * fetch that waits for such tasks return at once.
    */
   stopFetching?(): Promise<void>;
   /** Closes the connections. Safe to call twice. */

@@ -51,8 +51,12 @@ export interface JobPushTarget {
   type: string;
   worker: string;
   timeout: number;
-  push(job: FakeJob): void;
+  /** Sends the job; false when the stream is gone, and the job stays activatable, as the gateway yields it. */
+  push(job: FakeJob): boolean;
 }
+
+/** Interval of the timeout checker, which returns timed-out jobs to the activatable state. */
+const TIMEOUT_CHECK_MS = 100;
 
 /** Keys start above 2^53, so any conversion through a JavaScript number shows up as a wrong key. */
 const FIRST_KEY = 9_007_199_254_740_993n;
@@ -66,6 +70,12 @@ export class FakeBroker {
   readonly #streams = new Set<JobPushTarget>();
   readonly #waiters = new Set<() => void>();
   #nextKey = FIRST_KEY;
+  readonly #timeoutChecker = setInterval(() => this.#expireTimeouts(), TIMEOUT_CHECK_MS).unref();
+
+  /** Stops the timeout checker. */
+  stop(): void {
+    clearInterval(this.#timeoutChecker);
+  }
 
   /** Deploys a process; the XML endpoint answers 404 for the first `xmlNotFoundCount` requests. */
   deploy(processDefinitionId: string, xml: string, options: { xmlNotFoundCount?: number } = {}): FakeDefinition {
@@ -211,6 +221,7 @@ export class FakeBroker {
         job.state = 'activatable';
         job.worker = '';
         job.deadline = 0;
+        this.#offer(job);
       }
     }
   }
@@ -220,11 +231,17 @@ export class FakeBroker {
     if (job.state !== 'activatable' || job.activatableAt > Date.now()) {
       return;
     }
-    const stream = [...this.#streams].find((candidate) => candidate.type === job.type);
-    if (stream !== undefined) {
+    for (const stream of this.#streams) {
+      if (stream.type !== job.type) {
+        continue;
+      }
       this.#markActivated(job, stream.worker, stream.timeout);
-      stream.push(job);
-      return;
+      if (stream.push(job)) {
+        return;
+      }
+      job.state = 'activatable';
+      job.worker = '';
+      job.deadline = 0;
     }
     for (const wake of this.#waiters) {
       wake();

@@ -296,6 +296,7 @@ export async function startCamunda8ProtocolFake(options: { auth?: FakeAuth; brok
     },
     close: () => new Promise<void>((resolve) => {
       closing.abort();
+      broker.stop();
       server.closeAllConnections();
       server.close(() => resolve());
     }),

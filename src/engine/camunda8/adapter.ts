@@ -22,6 +22,13 @@ const NO_LONG_POLL = -1;
 /** Share of its lock duration after which a streamed job's lock is renewed before it is handed out. */
 const STREAMED_LOCK_REFRESH_SHARE = 0.1;
 
+/**
+ * Pause between closing the job streams and giving back their buffered jobs,
+ * so the gateway has seen the cancellation first; otherwise it may push a
+ * job that becomes activatable straight back onto the closing stream.
+ */
+const STREAM_CLOSE_GRACE_MS = 200;
+
 /** Job states of `POST /v2/jobs/search` in which the job can no longer be completed. */
 const ENDED_JOB_STATES: ReadonlySet<string> = new Set(['COMPLETED', 'CANCELED', 'ERROR_THROWN', 'MIGRATED']);
 
@@ -262,6 +269,7 @@ export class Camunda8Adapter implements EngineAdapter {
     if (remaining.length === 0) {
       return;
     }
+    await new Promise((resolve) => setTimeout(resolve, STREAM_CLOSE_GRACE_MS));
     this.#logger.info({ jobs: remaining.length }, 'giving back streamed jobs not handed out');
     await Promise.allSettled(remaining.map((job) => this.#giveBack(job.fetched.task)));
   }

@@ -38,6 +38,11 @@ export interface JobStreamsOptions {
  * start; the gateway then keeps new jobs for the next fetch or the reopened
  * stream.
  *
+ * NOTE: closing a stream drops the jobs the gateway had already sent on it
+ * (the SDK stops reading at once); the engine hands them out again when
+ * their timeout ends, with their retries unchanged. The SDK also prints the
+ * cancellation of a closed stream to standard error.
+ *
  * NOTE: the SDK parses streamed variables itself and fails a job whose
  * variables hold an integer beyond 2^53 (it decrements the retries). REST
  * activation keeps such integers. A stream that the gateway ends is not
