@@ -49,7 +49,7 @@ export function isTransientEngineError(error: unknown): boolean {
  * Whether the engine rejected a call on a task with a client error (400, 404
  * or 409). That happens when the task no longer exists, when another worker
  * holds its lock, when the task is no longer in a state that accepts the
- * call (Camunda 8 answers 409 then), and for invalid requests; the daemon
+ * call (Camunda 8 responds with 409 then), and for invalid requests; the daemon
  * then reads the task's lock to tell these apart.
  */
 export function isRejectedTaskCall(error: unknown): boolean {

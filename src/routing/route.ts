@@ -42,7 +42,7 @@ export const ROUTE_PROPERTIES = {
 const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
- * What routing reads of an activity; the properties cache holds just this.
+ * What routing reads of an activity; the properties cache contains just this.
  * `inputVariables` are the targets of a Camunda 8 task's `zeebe:input`
  * mappings.
  */

@@ -73,7 +73,7 @@ describe('job streaming', () => {
 
     expect(jobs.every((job) => job.completedWith?.shipped === true)).toBe(true);
     expect(jobs.every((job) => job.worker === 'router-stream')).toBe(true);
-    // The jobs came over the stream, not from a REST long poll: each was activated once, while the REST poll answered at once.
+    // The jobs came over the stream, not from a REST long poll: each was activated once, and every REST activation returned at once.
     expect(jobs.every((job) => job.activations === 1)).toBe(true);
     expect(fake.requests.filter((request) => request.path === '/v2/jobs/activation').every((request) => (request.body as { requestTimeout: number }).requestTimeout === -1)).toBe(true);
   });

@@ -41,7 +41,7 @@ export interface FakeDefinition {
   processDefinitionId: string;
   version: number;
   xml: string;
-  /** XML requests still to be answered with 404, as right after a deployment. */
+  /** XML requests that still get a 404, as right after a deployment. */
   xmlNotFoundCount: number;
   xmlRequests: number;
 }
@@ -77,7 +77,7 @@ export class FakeBroker {
     clearInterval(this.#timeoutChecker);
   }
 
-  /** Deploys a process; the XML endpoint answers 404 for the first `xmlNotFoundCount` requests. */
+  /** Deploys a process. The XML endpoint responds with 404 to the first `xmlNotFoundCount` requests. */
   deploy(processDefinitionId: string, xml: string, options: { xmlNotFoundCount?: number } = {}): FakeDefinition {
     const version = [...this.definitions.values()].filter((definition) => definition.processDefinitionId === processDefinitionId).length + 1;
     const definition: FakeDefinition = {

@@ -4,8 +4,9 @@
  * (`dist/proto/zeebe.proto`): `StreamActivatedJobs` and `ActivateJobs`,
  * over the same {@link FakeBroker} as the REST fake. Every request it
  * receives and every message it sends is checked with protobufjs against
- * that proto, plus the gateway's documented argument rules (a type, a
- * timeout of at least 1); a test asserts `violations` is empty.
+ * that proto, and requests also against the gateway's documented argument
+ * rules (a type, a timeout of at least 1). A test asserts `violations` is
+ * empty.
  */
 import { createRequire } from 'node:module';
 

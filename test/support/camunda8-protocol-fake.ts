@@ -5,7 +5,7 @@
  * and every response body it sends is checked against Camunda's published
  * zod schemas (`@camunda/camunda-api-zod-schemas`, API 8.8, the version of
  * @camunda8/sdk 8.8); a key the schema does not know counts as a violation
- * too. A test asserts `violations` is empty. The fake answers an invalid
+ * too. A test asserts `violations` is empty. The fake responds to an invalid
  * request with 400, as the engine would.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -53,7 +53,7 @@ export interface Camunda8ProtocolFake {
   violations: string[];
   /** Tokens issued by the token endpoint. */
   readonly tokensIssued: number;
-  /** Answers the next `count` requests whose path matches with `status` and a problem body. */
+  /** Responds to the next `count` requests whose path matches `pattern` with `status` and a problem body. */
   failNext(pattern: RegExp, status: number, count?: number): void;
   close(): Promise<void>;
 }
@@ -71,7 +71,7 @@ interface Reply {
   contentType?: string;
 }
 
-/** Longest long poll the fake holds, whatever the request asks for. */
+/** Maximum long poll of the fake, whatever `requestTimeout` the request sets. */
 const MAX_LONG_POLL_MS = 10_000;
 
 /** Starts the fake; `broker` lets a gRPC fake share the same jobs. */
@@ -121,8 +121,8 @@ export async function startCamunda8ProtocolFake(options: { auth?: FakeAuth; brok
     }),
     route(endpoints.queryJobs.method, /^\/v2\/jobs\/search$/, (_match, body) => {
       const request = checked(queryJobsRequestBodySchema, body, 'POST /v2/jobs/search request');
-      const wanted = request.filter?.jobKey;
-      const items = [...broker.jobs.values()].filter((job) => wanted === undefined || job.key === (typeof wanted === 'string' ? wanted : wanted.$eq));
+      const jobKeyFilter = request.filter?.jobKey;
+      const items = [...broker.jobs.values()].filter((job) => jobKeyFilter === undefined || job.key === (typeof jobKeyFilter === 'string' ? jobKeyFilter : jobKeyFilter.$eq));
       const page = items.slice(0, request.page?.limit ?? 100).map(searchedJob);
       return { status: 200, body: { items: page, page: { totalItems: items.length } }, schema: queryJobsResponseBodySchema };
     }),
@@ -231,7 +231,7 @@ export async function startCamunda8ProtocolFake(options: { auth?: FakeAuth; brok
     }
   }
 
-  /** The OAuth client credentials token endpoint: form-encoded request, JWT access token. */
+  /** Issues a JWT access token for a form-encoded OAuth client credentials request. */
   function tokenReply(text: string, response: ServerResponse): void {
     const form = new URLSearchParams(text);
     const valid = auth.type === 'oauth'
@@ -309,7 +309,7 @@ function problem(status: number, title: string, detail: string, instance: string
   return { status, body: { type: 'about:blank', title, status, detail, instance }, schema: problemDetailsSchema };
 }
 
-/** `requestTimeout` as Camunda 8 reads it: negative answers at once, zero or absent means its default of 10 s. */
+/** Returns the long poll of a `requestTimeout` as Camunda 8 reads it: a negative one responds at once, zero or absent means the default of 10 s. */
 function longPollMs(requestTimeout: number | undefined): number {
   if (requestTimeout !== undefined && requestTimeout < 0) {
     return 0;

@@ -10,13 +10,13 @@ import { Camunda8RestCaller } from './rest.ts';
 import { createCamunda8Clients, type Camunda8Clients } from './sdk.ts';
 
 /**
- * Longest long poll when one fetch covers several job types. REST activation
- * takes one type per request, so the types are polled side by side, and jobs
- * of one type wait until every poll has returned.
+ * Maximum long poll when one fetch covers several job types. REST activation
+ * takes one type per request, so the types are polled side by side. Jobs of
+ * one type wait until every poll has returned.
  */
 const MULTI_TYPE_LONG_POLL_MS = 1_000;
 
-/** REST activation's `requestTimeout` that answers at once, without long polling. */
+/** REST activation's `requestTimeout` that makes the engine respond at once, without long polling. */
 const NO_LONG_POLL = -1;
 
 /** Share of its lock duration after which a streamed job's lock is renewed before it is handed out. */
@@ -24,7 +24,7 @@ const STREAMED_LOCK_REFRESH_SHARE = 0.1;
 
 /**
  * Pause between closing the job streams and giving back their buffered jobs,
- * so the gateway has seen the cancellation first; otherwise it may push a
+ * so the gateway has seen the cancellation first. Otherwise it may push a
  * job that becomes activatable straight back onto the closing stream.
  */
 const STREAM_CLOSE_GRACE_MS = 200;
@@ -42,12 +42,11 @@ export interface Camunda8AdapterOptions {
 /**
  * Camunda 8 adapter: job workers over the Orchestration Cluster REST API
  * (v2) through @camunda8/sdk, and gRPC job streaming when
- * `engine.streaming` is set. Engine-neutral terms map as: fetch-and-lock is
- * job activation, the lock is the job's timeout (extended by updating the
- * timeout), a failure reports the retries left with a retry back-off, and
- * unlocking fails the job with its retries unchanged and no back-off, so it
- * is activatable again at once. Every call rejects with
- * {@link EngineRequestError}.
+ * `engine.streaming` is set. Fetch-and-lock is job activation, and the lock
+ * is the job's timeout, extended by updating the timeout. A failure reports
+ * the retries left with a retry back-off. Unlocking fails the job with its
+ * retries unchanged and no back-off, so it is activatable again at once.
+ * Every call rejects with {@link EngineRequestError}.
  */
 export class Camunda8Adapter implements EngineAdapter {
   readonly #engine: EngineOptions;
@@ -78,8 +77,8 @@ export class Camunda8Adapter implements EngineAdapter {
 
   /**
    * Activates up to `request.maxTasks` jobs of the requested types. With
-   * streaming, buffered jobs are handed out first; with none buffered, one
-   * REST activation per type answers at once, and the fetch then waits for a
+   * streaming, buffered jobs are handed out first. With none buffered, one
+   * REST activation per type returns at once, and the fetch then waits for a
    * streamed job up to the long-polling timeout.
    */
   async fetchAndLock(request: FetchRequest): Promise<FetchedTask[]> {
@@ -239,9 +238,9 @@ export class Camunda8Adapter implements EngineAdapter {
   }
 
   /**
-   * Hands out buffered jobs. One that waited in the buffer for more than a
+   * Hands out buffered jobs. A job that waited in the buffer for more than a
    * tenth of its lock has its lock renewed first, so the daemon plans with a
-   * full lock; one whose renewal the engine rejects has ended and is dropped.
+   * full lock. A job whose renewal the engine rejects has ended and is dropped.
    */
   async #handOut(jobs: readonly BufferedJob[]): Promise<FetchedTask[]> {
     const now = Date.now();

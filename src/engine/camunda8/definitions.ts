@@ -4,7 +4,7 @@ import { silentLogger, type Logger } from '../../telemetry/logger.ts';
 import { Camunda8RestCaller } from './rest.ts';
 import { createCamunda8Clients, type Camunda8Clients } from './sdk.ts';
 
-/** Retries of a definition's XML while the engine answers 404. */
+/** Retries of a definition's XML while the engine responds with 404. */
 export interface XmlRetryOptions {
   /** Attempts in all, the first included. */
   maxAttempts: number;
@@ -14,9 +14,9 @@ export interface XmlRetryOptions {
 }
 
 /**
- * Right after a deployment the XML endpoint answers 404 until Camunda's
- * secondary storage has indexed the definition, which takes a few seconds;
- * these defaults wait up to 7.75 s in all (0.25 + 0.5 + 1 + 2 + 4).
+ * Right after a deployment the XML endpoint responds with 404 until
+ * Camunda's secondary storage has indexed the definition, which takes a few
+ * seconds. These defaults wait up to 7.75 s in all (0.25 + 0.5 + 1 + 2 + 4).
  */
 export const DEFAULT_XML_RETRY: XmlRetryOptions = Object.freeze({ maxAttempts: 6, initialDelayMs: 250, maxDelayMs: 4_000 });
 

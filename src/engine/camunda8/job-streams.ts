@@ -34,7 +34,7 @@ export interface JobStreamsOptions {
  * gRPC job streams, one per job type, through the SDK's `streamJobs`: the
  * gateway pushes each new job of the type to the daemon, which buffers it
  * until the next fetch takes it. A type's stream closes while its buffer
- * holds `bufferSize` jobs, so a busy daemon does not collect jobs it cannot
+ * contains `bufferSize` jobs, so a busy daemon does not collect jobs it cannot
  * start; the gateway then keeps new jobs for the next fetch or the reopened
  * stream.
  *

@@ -5,7 +5,7 @@ import { stringifyJson } from '../../lossless-json.ts';
 import { errorTypeOf, type CallResult } from '../../telemetry/recorder.ts';
 import type { EngineCallObserver } from '../adapter.ts';
 
-/** Longest part of an error body kept in a message. */
+/** Maximum length of an error body kept in a message. */
 const MAX_BODY_CHARS = 500;
 
 /** One call of the Orchestration Cluster REST API (v2); `path` is relative to `/v2/`. */
@@ -26,8 +26,8 @@ interface HttpErrorLike {
 /**
  * Makes REST calls through the SDK's `CamundaRestClient`, which adds the
  * authentication headers (OAuth token or basic auth), the user agent and the
- * TLS settings, and retries HTTP 429 and 503 (backpressure). This class adds
- * a timeout that cancels the request, and turns every failure into an
+ * TLS settings. This class adds a timeout that cancels the request, and
+ * turns every failure into an
  * {@link EngineRequestError} whose `status` is the HTTP status, or undefined
  * when no response arrived.
  *
