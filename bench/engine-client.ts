@@ -102,7 +102,7 @@ function adapterDrain(restUrl: string): { drain: Drain; close(): Promise<void> }
   const adapter = new Camunda7Adapter(config.engine, { connections: MAX_TASKS + 1 });
   return {
     drain: async () => {
-      const fetched = await adapter.fetchAndLock({ topics: [{ topic: TOPIC, lockDurationMs: 60_000 }], maxTasks: MAX_TASKS, asyncResponseTimeoutMs: 0 });
+      const fetched = await adapter.fetchAndLock({ topics: [{ topic: TOPIC, lockDurationMs: 60_000 }], maxTasks: MAX_TASKS, longPollMs: 0 });
       await Promise.all(fetched.map(({ task }) => adapter.complete(task, {})));
       return fetched.length;
     },

@@ -97,7 +97,7 @@ export class FetchLoop {
         fetched = await this.#options.engine.fetchAndLock({
           topics: plan.topics.map((topic) => ({ topic: topic.topic, lockDurationMs: topic.lockDurationMs })),
           maxTasks: plan.maxTasks,
-          asyncResponseTimeoutMs: engineOptions.asyncResponseTimeoutMs,
+          longPollMs: engineOptions.asyncResponseTimeoutMs,
         });
       } catch (error) {
         this.#options.watchdog?.fetchEnded(this.name, false);

@@ -49,8 +49,8 @@ export type TaskOutcome =
 export interface FetchRequest {
   topics: readonly { topic: string; lockDurationMs: number }[];
   maxTasks: number;
-  /** How long the engine may hold the request open waiting for tasks; 0 answers at once. */
-  asyncResponseTimeoutMs: number;
+  /** Long polling: how long the engine may keep the request open while it waits for tasks; 0 returns at once. */
+  longPollMs: number;
 }
 
 /** A task as fetch-and-lock returns it, with its variables. */

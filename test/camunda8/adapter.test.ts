@@ -56,7 +56,7 @@ describe('job activation', () => {
     const job = fake.broker.createJob(definition, { elementId: 'Charge', type: 'charge', retries: 5 });
     const adapter = adapterFor(engineOptions(fake));
 
-    const [fetched] = await adapter.fetchAndLock({ topics: [{ topic: 'charge', lockDurationMs: 20_000 }], maxTasks: 3, asyncResponseTimeoutMs: 0 });
+    const [fetched] = await adapter.fetchAndLock({ topics: [{ topic: 'charge', lockDurationMs: 20_000 }], maxTasks: 3, longPollMs: 0 });
 
     expect(fetched?.task).toMatchObject({
       id: job.key,
@@ -80,7 +80,7 @@ describe('job activation', () => {
     fake.broker.createJob(definition, { elementId: 'Charge', type: 'charge', variables: { orderId: 12_345_678_901_234_567_890n, amount: 12.5, tags: ['a'] } });
     const adapter = adapterFor(engineOptions(fake));
 
-    const [fetched] = await adapter.fetchAndLock({ topics: [{ topic: 'charge', lockDurationMs: 20_000 }], maxTasks: 1, asyncResponseTimeoutMs: 0 });
+    const [fetched] = await adapter.fetchAndLock({ topics: [{ topic: 'charge', lockDurationMs: 20_000 }], maxTasks: 1, longPollMs: 0 });
     expect(fetched?.variables).toEqual({ orderId: 12_345_678_901_234_567_890n, amount: 12.5, tags: ['a'] });
 
     await adapter.complete(fetched!.task, { echoed: fetched!.variables.orderId });
@@ -98,7 +98,7 @@ describe('job activation', () => {
     const fetched = await adapter.fetchAndLock({
       topics: [{ topic: 'charge', lockDurationMs: 20_000 }, { topic: 'ship', lockDurationMs: 20_000 }],
       maxTasks: 3,
-      asyncResponseTimeoutMs: 0,
+      longPollMs: 0,
     });
 
     expect(fetched).toHaveLength(3);
@@ -110,7 +110,7 @@ describe('job activation', () => {
     const adapter = adapterFor(engineOptions(fake));
     setTimeout(() => fake.broker.createJob(definition, { elementId: 'Charge', type: 'charge' }), 300);
 
-    const fetched = await adapter.fetchAndLock({ topics: [{ topic: 'charge', lockDurationMs: 20_000 }], maxTasks: 1, asyncResponseTimeoutMs: 5_000 });
+    const fetched = await adapter.fetchAndLock({ topics: [{ topic: 'charge', lockDurationMs: 20_000 }], maxTasks: 1, longPollMs: 5_000 });
 
     expect(fetched).toHaveLength(1);
     expect((fake.requests.at(-1)?.body as { requestTimeout: number }).requestTimeout).toBe(5_000);
@@ -123,7 +123,7 @@ describe('job commands', () => {
   async function activatedTask(adapter: Camunda8Adapter, retries = 3) {
     const definition = fake.broker.deploy('order', XML);
     fake.broker.createJob(definition, { elementId: 'Charge', type: 'charge', retries });
-    const [fetched] = await adapter.fetchAndLock({ topics: [{ topic: 'charge', lockDurationMs: 20_000 }], maxTasks: 1, asyncResponseTimeoutMs: 0 });
+    const [fetched] = await adapter.fetchAndLock({ topics: [{ topic: 'charge', lockDurationMs: 20_000 }], maxTasks: 1, longPollMs: 0 });
     return fetched!.task;
   }
 
@@ -208,7 +208,7 @@ describe('job commands', () => {
     fake = await startCamunda8ProtocolFake();
     const adapter = adapterFor({ ...engine, baseUrl: 'http://127.0.0.1:1' });
 
-    const error = await adapter.fetchAndLock({ topics: [{ topic: 'charge', lockDurationMs: 1_000 }], maxTasks: 1, asyncResponseTimeoutMs: 0 }).catch((caught: unknown) => caught);
+    const error = await adapter.fetchAndLock({ topics: [{ topic: 'charge', lockDurationMs: 1_000 }], maxTasks: 1, longPollMs: 0 }).catch((caught: unknown) => caught);
 
     expect(error).toBeInstanceOf(EngineRequestError);
     expect((error as EngineRequestError).status).toBeUndefined();
@@ -222,7 +222,7 @@ describe('authentication', () => {
     fake.broker.createJob(definition, { elementId: 'Charge', type: 'charge' });
     const adapter = adapterFor(engineOptions(fake, '  auth: { type: basic, username: demo, password: s3cret }'));
 
-    const fetched = await adapter.fetchAndLock({ topics: [{ topic: 'charge', lockDurationMs: 20_000 }], maxTasks: 1, asyncResponseTimeoutMs: 0 });
+    const fetched = await adapter.fetchAndLock({ topics: [{ topic: 'charge', lockDurationMs: 20_000 }], maxTasks: 1, longPollMs: 0 });
     await adapter.complete(fetched[0]!.task, {});
 
     expect(fake.requests.every((request) => request.headers.authorization?.startsWith('Basic '))).toBe(true);
@@ -232,7 +232,7 @@ describe('authentication', () => {
     await start({ type: 'basic', username: 'demo', password: 's3cret' });
     const adapter = adapterFor(engineOptions(fake, '  auth: { type: basic, username: demo, password: wrong }'));
 
-    const error = await adapter.fetchAndLock({ topics: [{ topic: 'charge', lockDurationMs: 20_000 }], maxTasks: 1, asyncResponseTimeoutMs: 0 }).catch((caught: unknown) => caught);
+    const error = await adapter.fetchAndLock({ topics: [{ topic: 'charge', lockDurationMs: 20_000 }], maxTasks: 1, longPollMs: 0 }).catch((caught: unknown) => caught);
 
     expect((error as EngineRequestError).status).toBe(401);
     expect((error as EngineRequestError).message).toContain('check engine.auth');
@@ -245,7 +245,7 @@ describe('authentication', () => {
     const auth = `  auth: { type: oauth, clientId: router, clientSecret: shh, tokenUrl: '${fake.tokenUrl}', audience: zeebe-api }`;
     const adapter = adapterFor(engineOptions(fake, auth));
 
-    const fetched = await adapter.fetchAndLock({ topics: [{ topic: 'charge', lockDurationMs: 20_000 }], maxTasks: 1, asyncResponseTimeoutMs: 0 });
+    const fetched = await adapter.fetchAndLock({ topics: [{ topic: 'charge', lockDurationMs: 20_000 }], maxTasks: 1, longPollMs: 0 });
     await adapter.complete(fetched[0]!.task, {});
 
     expect(fake.tokensIssued).toBe(1);

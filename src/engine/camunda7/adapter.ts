@@ -59,10 +59,10 @@ export class Camunda7Adapter implements EngineAdapter {
       workerId: this.#engine.workerId,
       maxTasks: request.maxTasks,
       usePriority: true,
-      asyncResponseTimeout: request.asyncResponseTimeoutMs > 0 ? request.asyncResponseTimeoutMs : undefined,
+      asyncResponseTimeout: request.longPollMs > 0 ? request.longPollMs : undefined,
       topics: request.topics.map((topic) => ({ topicName: topic.topic, lockDuration: topic.lockDurationMs })),
     };
-    const timeoutMs = request.asyncResponseTimeoutMs + this.#engine.requestTimeoutMs;
+    const timeoutMs = request.longPollMs + this.#engine.requestTimeoutMs;
     const tasks = await this.#call('fetchAndLock', 'POST', '/external-task/fetchAndLock', body, timeoutMs) as ExternalTaskWithVariables[];
     return tasks.map((task) => ({ task: fromExternalTask(task), variables: fromTypedValues(task.variables) }));
   }

@@ -93,10 +93,10 @@ export class Camunda8Adapter implements EngineAdapter {
       return buffered;
     }
     const activated = await this.#activateOnce(request.topics, request.maxTasks, NO_LONG_POLL, 0);
-    if (activated.length > 0 || request.asyncResponseTimeoutMs === 0) {
+    if (activated.length > 0 || request.longPollMs === 0) {
       return activated;
     }
-    await this.#streams.waitForJobs(types, request.asyncResponseTimeoutMs);
+    await this.#streams.waitForJobs(types, request.longPollMs);
     return this.#handOut(this.#streams.take(types, request.maxTasks));
   }
 
@@ -175,8 +175,8 @@ export class Camunda8Adapter implements EngineAdapter {
   }
 
   async #activate(request: FetchRequest): Promise<FetchedTask[]> {
-    const { topics, maxTasks, asyncResponseTimeoutMs } = request;
-    const longPollMs = asyncResponseTimeoutMs === 0 ? NO_LONG_POLL : asyncResponseTimeoutMs;
+    const { topics, maxTasks } = request;
+    const longPollMs = request.longPollMs === 0 ? NO_LONG_POLL : request.longPollMs;
     if (topics.length <= 1 || longPollMs === NO_LONG_POLL) {
       return this.#activateOnce(topics, maxTasks, longPollMs, Math.max(0, longPollMs));
     }
