@@ -46,7 +46,7 @@ export async function checkEngine(config: RouterConfig): Promise<EngineCheck> {
   const rest = new Camunda7Rest(engine);
   try {
     const version = await rest.version();
-    const auth = engine.auth === undefined ? 'no auth configured' : `basic auth as ${engine.auth.username} accepted`;
+    const auth = engine.auth?.type === 'basic' ? `basic auth as ${engine.auth.username} accepted` : 'no auth configured';
     return { name: 'engine', verdict: 'ok', detail: `version ${version} at ${engine.baseUrl}, ${auth}`, version };
   } catch (error) {
     return { name: 'engine', verdict: 'fail', detail: engineFailure(error, config), version: undefined };
@@ -57,9 +57,10 @@ export async function checkEngine(config: RouterConfig): Promise<EngineCheck> {
 
 function engineFailure(error: unknown, config: RouterConfig): string {
   if (error instanceof EngineRequestError && (error.status === 401 || error.status === 403)) {
-    return config.engine.auth === undefined
-      ? `${config.engine.baseUrl} requires authentication (HTTP ${error.status}); set engine.auth`
-      : `${config.engine.baseUrl} rejected the credentials of ${config.engine.auth.username} (HTTP ${error.status}); check engine.auth`;
+    const { auth } = config.engine;
+    return auth?.type === 'basic'
+      ? `${config.engine.baseUrl} rejected the credentials of ${auth.username} (HTTP ${error.status}); check engine.auth`
+      : `${config.engine.baseUrl} requires authentication (HTTP ${error.status}); set engine.auth`;
   }
   return error instanceof Error ? error.message : String(error);
 }

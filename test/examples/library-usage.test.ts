@@ -48,7 +48,7 @@ describe('library usage example', () => {
 
     // The user's own code fetches and locks the tasks; the orchestrator never does.
     adapter = new Camunda7Adapter(parseConfig(`engine: { baseUrl: '${url}', workerId: ${workerId} }\ntopics: [{ topic: ${topic} }]\n`, { env: {} }).engine, { connections: 2 });
-    const fetched = await adapter.fetchAndLock({ topics: [{ topic, lockDurationMs: 60_000 }], maxTasks: ORDERS.length, asyncResponseTimeoutMs: 0 });
+    const fetched = await adapter.fetchAndLock({ topics: [{ topic, lockDurationMs: 60_000 }], maxTasks: ORDERS.length, longPollMs: 0 });
     const byOrder = new Map<string, FetchedTask>(fetched.map((entry) => [entry.task.businessKey ?? '', entry]));
     const [first, ...rest] = ORDERS.map((order) => byOrder.get(order.orderId) as FetchedTask);
 
