@@ -4,18 +4,31 @@
  * stay inside the adapters.
  */
 
-/** Variables as plain JSON-compatible values, keyed by name. */
+/**
+ * Variables as plain JSON-compatible values, keyed by name. An integer
+ * beyond 2^53 from Camunda 8 or from a service's response is a bigint.
+ */
 export type Variables = Record<string, unknown>;
 
-/** One locked unit of work from an engine. */
+/**
+ * One locked unit of work from an engine. Camunda 8's int64 keys are decimal
+ * strings here.
+ */
 export interface Task {
+  /** Camunda 7 external task id or Camunda 8 job key. */
   id: string;
   /** Camunda 7 topic or Camunda 8 job type. */
   topic: string;
   activityId: string;
   activityInstanceId: string | undefined;
   processInstanceId: string;
+  /**
+   * Id of the deployed definition version, by which its XML is fetched and
+   * cached: Camunda 7's process definition id, Camunda 8's process
+   * definition key.
+   */
   processDefinitionId: string;
+  /** BPMN process id: Camunda 7's process definition key, Camunda 8's process definition id. */
   processDefinitionKey: string | undefined;
   businessKey: string | undefined;
   tenantId: string | undefined;

@@ -145,6 +145,18 @@ describe('camunda 8 daemon', () => {
     expect(daemon.state).toBe('stopped');
   });
 
+  test('retries a report refused with 503', async () => {
+    const definition = fake.broker.deploy('order', PROCESS);
+    const job = fake.broker.createJob(definition, { elementId: 'Charge', type: 'charge' });
+    fake.failNext(/\/completion$/, 503, 2);
+    daemon = startDaemon('camunda8-report-retry', config());
+
+    await waitUntil('the job is completed', () => job.state === 'completed');
+
+    expect(fake.requests.filter((request) => request.path.endsWith('/completion'))).toHaveLength(3);
+    expect(job.failures).toEqual([]);
+  });
+
   test('retries the definition XML after a deployment', async () => {
     const definition = fake.broker.deploy('order', PROCESS, { xmlNotFoundCount: 2 });
     const first = fake.broker.createJob(definition, { elementId: 'Charge', type: 'charge' });

@@ -91,6 +91,8 @@ describe('job streaming', () => {
 
     expect(grpcFake.streamsOpened).toBeGreaterThan(1);
     expect(jobs.every((job) => job.failures.length === 0 && job.retries === 3)).toBe(true);
+    // A job that waited in the buffer beyond a tenth of its 2 s lock had its timeout renewed before it was handed out.
+    expect(jobs.some((job) => job.timeoutUpdates.includes(2_000))).toBe(true);
   });
 
   test('shutdown gives back buffered jobs', async () => {
