@@ -1,0 +1,62 @@
+/**
+ * The last task seen of each process instance, with the predictions made
+ * after it, so the next task of the instance can be scored and counted as a
+ * transition. Bounded: the least recently seen instance is forgotten first,
+ * and its next task then counts as the first of an instance.
+ */
+
+/** How many recent task ids of an instance are kept, to skip a task that is delivered again. */
+const RECENT_TASKS = 4;
+
+export interface InstanceStep {
+  definitionId: string;
+  activityId: string;
+  /** Activity ids predicted to come next, most likely first. */
+  predicted: readonly string[];
+}
+
+interface Entry extends InstanceStep {
+  recentTaskIds: string[];
+}
+
+/** The last step of each process instance; see the module comment. */
+export class InstanceTracker {
+  readonly #maxInstances: number;
+  readonly #instances = new Map<string, Entry>();
+
+  constructor(maxInstances: number) {
+    if (!Number.isSafeInteger(maxInstances) || maxInstances < 1) {
+      throw new TypeError(`InstanceTracker: maxInstances must be a positive integer, received ${String(maxInstances)}`);
+    }
+    this.#maxInstances = maxInstances;
+  }
+
+  get size(): number {
+    return this.#instances.size;
+  }
+
+  /** Returns the instance's last step, or undefined for an instance not seen (or forgotten). */
+  last(processInstanceId: string): InstanceStep | undefined {
+    return this.#instances.get(processInstanceId);
+  }
+
+  /** Returns whether the task was among the instance's recent tasks, i.e. it is delivered again. */
+  isRepeated(processInstanceId: string, taskId: string): boolean {
+    return this.#instances.get(processInstanceId)?.recentTaskIds.includes(taskId) === true;
+  }
+
+  /** Records a task as the instance's last step and marks the instance most recently seen. */
+  record(processInstanceId: string, taskId: string, step: InstanceStep): void {
+    const previous = this.#instances.get(processInstanceId);
+    const recentTaskIds = [taskId, ...(previous?.recentTaskIds ?? [])].slice(0, RECENT_TASKS);
+    this.#instances.delete(processInstanceId);
+    this.#instances.set(processInstanceId, { ...step, recentTaskIds });
+    if (this.#instances.size > this.#maxInstances) {
+      this.#instances.delete(this.#instances.keys().next().value as string);
+    }
+  }
+
+  clear(): void {
+    this.#instances.clear();
+  }
+}
