@@ -114,10 +114,16 @@ export const ROUTER = {
   event: 'bpmn_router.event',
   /** Attempts made for a request, the first included. */
   attempt: 'bpmn_router.attempt',
-  /** Result of a prediction: `correct` or `wrong`. */
+  /**
+   * Where a task's activity stood in the prediction made after the previous
+   * task of its process instance: `top1` (first), `top3` (second or third)
+   * or `miss`.
+   */
   predictionResult: 'bpmn_router.prediction.result',
-  /** Result of a prefetched definition: `used` or `unused`. */
+  /** Result of a prefetched item (an activity's route or a definition): `used` or `unused`. */
   prefetchResult: 'bpmn_router.prefetch.result',
+  /** Whether a task's route was ready when it arrived, so no definition was loaded on its path: `ready` or `not_ready`. */
+  readiness: 'bpmn_router.readiness',
 } as const;
 
 /**
@@ -170,10 +176,12 @@ export const METRIC = {
   lockExtensions: 'bpmn_router.lock.extensions',
   /** Counter of daemon events by `bpmn_router.event`. */
   daemonEvents: 'bpmn_router.daemon.events',
-  /** Counter of next-task predictions by `bpmn_router.prediction.result`. Nothing records it until prediction exists. */
+  /** Counter of scored next-task predictions by `bpmn_router.prediction.result`. */
   predictions: 'bpmn_router.predictions',
-  /** Counter of prefetched definitions by `bpmn_router.prefetch.result`. Nothing records it until prediction exists. */
+  /** Counter of prefetched items (activity routes and definitions) by `bpmn_router.prefetch.result`, once each is used or its window ends. */
   prefetches: 'bpmn_router.prefetches',
+  /** Counter of tasks that reached the orchestrator, by `bpmn_router.readiness`. */
+  tasksArrived: 'bpmn_router.tasks.arrived',
 } as const;
 
 /**

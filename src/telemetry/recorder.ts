@@ -43,10 +43,16 @@ export type RecorderCounter =
   | 'lockExtensions'
   | 'lockExtensionFailures'
   | 'processInstancesEnded'
-  | 'predictionsCorrect'
-  | 'predictionsWrong'
+  | 'predictionsTop1'
+  | 'predictionsTop3'
+  | 'predictionsMissed'
   | 'prefetchesUsed'
-  | 'prefetchesUnused';
+  | 'prefetchesUnused'
+  | 'tasksReady'
+  | 'tasksNotReady';
+
+/** Where a task's activity stood in the prediction made before it; see `ROUTER.predictionResult`. */
+export type PredictionResult = 'top1' | 'top3' | 'miss';
 
 export interface TelemetryRecorderOptions {
   /** Bound on remembered process instance ids, for counting distinct instances. @default 100000 */
@@ -73,6 +79,7 @@ export class TelemetryRecorder {
   readonly #daemonEvents: Counter;
   readonly #predictions: Counter;
   readonly #prefetches: Counter;
+  readonly #tasksArrived: Counter;
   readonly #meter: Meter;
   readonly #enabled: boolean;
   #observed = false;
@@ -102,9 +109,9 @@ export class TelemetryRecorder {
     });
     this.#lockExtensions = meter.createCounter(METRIC.lockExtensions, { description: 'Lock extensions of running tasks, by result', unit: '{extension}' });
     this.#daemonEvents = meter.createCounter(METRIC.daemonEvents, { description: 'Daemon events: late results dropped, tasks unlocked or deferred, fetch pauses', unit: '{event}' });
-    // NOTE: nothing records these two until next-task prediction and prefetching exist.
-    this.#predictions = meter.createCounter(METRIC.predictions, { description: 'Next-task predictions, by result', unit: '{prediction}' });
-    this.#prefetches = meter.createCounter(METRIC.prefetches, { description: 'Prefetched definitions, by whether a task used them', unit: '{definition}' });
+    this.#predictions = meter.createCounter(METRIC.predictions, { description: 'Scored next-task predictions, by result', unit: '{prediction}' });
+    this.#prefetches = meter.createCounter(METRIC.prefetches, { description: 'Prefetched activity routes and definitions, by whether a task used them', unit: '{item}' });
+    this.#tasksArrived = meter.createCounter(METRIC.tasksArrived, { description: 'Tasks that reached the orchestrator, by whether their route was ready', unit: '{task}' });
   }
 
   /**
@@ -228,22 +235,31 @@ export class TelemetryRecorder {
     this.#daemonEvents.add(1, { [ROUTER.event]: name });
   }
 
-  /** Counts one next-task prediction once the task it predicted is known. Nothing calls it until prediction exists. */
-  prediction(correct: boolean): void {
+  /** Counts one next-task prediction once the task that followed is known. */
+  prediction(result: PredictionResult): void {
     if (!this.#enabled) {
       return;
     }
-    this.counter(correct ? 'predictionsCorrect' : 'predictionsWrong');
-    this.#predictions.add(1, { [ROUTER.predictionResult]: correct ? 'correct' : 'wrong' });
+    this.counter(PREDICTION_COUNTERS[result]);
+    this.#predictions.add(1, { [ROUTER.predictionResult]: result });
   }
 
-  /** Counts one prefetched definition once it is used or evicted. Nothing calls it until prefetching exists. */
+  /** Counts one prefetched item once a task used it or its window ended. */
   prefetch(used: boolean): void {
     if (!this.#enabled) {
       return;
     }
     this.counter(used ? 'prefetchesUsed' : 'prefetchesUnused');
     this.#prefetches.add(1, { [ROUTER.prefetchResult]: used ? 'used' : 'unused' });
+  }
+
+  /** Counts one task reaching the orchestrator, with whether its route was ready. */
+  taskArrival(ready: boolean): void {
+    if (!this.#enabled) {
+      return;
+    }
+    this.counter(ready ? 'tasksReady' : 'tasksNotReady');
+    this.#tasksArrived.add(1, { [ROUTER.readiness]: ready ? 'ready' : 'not_ready' });
   }
 
   /** Adds one to a counter that only `getMetrics()` reports; the methods above call it for theirs. */
@@ -262,8 +278,9 @@ export class TelemetryRecorder {
   snapshot() {
     const counters = this.#figures.counters();
     const value = (name: RecorderCounter) => counters[name] ?? 0;
-    const predictions = value('predictionsCorrect') + value('predictionsWrong');
+    const predictions = value('predictionsTop1') + value('predictionsTop3') + value('predictionsMissed');
     const prefetches = value('prefetchesUsed') + value('prefetchesUnused');
+    const arrivals = value('tasksReady') + value('tasksNotReady');
     return {
       avgOperationTimes: this.#figures.averageSeconds(),
       apiCalls: this.#figures.apiCalls(),
@@ -279,10 +296,19 @@ export class TelemetryRecorder {
       tasksUnlocked: value('tasksUnlocked'),
       tasksDeferred: value('tasksDeferred'),
       fetchPauses: value('fetchPauses'),
-      /** Correct predictions over all predictions; null until prediction exists. */
-      predictionAccuracy: predictions === 0 ? null : value('predictionsCorrect') / predictions,
-      /** Prefetched definitions used over all prefetched; null until prefetching exists. */
-      prefetchHitRate: prefetches === 0 ? null : value('prefetchesUsed') / prefetches,
+      /** Next-task predictions scored: tasks that followed another task of their process instance. */
+      predictions,
+      /** Share of scored predictions whose first activity was the one that came; null before the first. */
+      predictionAccuracyTop1: predictions === 0 ? null : value('predictionsTop1') / predictions,
+      /** Share of scored predictions whose first three activities held the one that came; null before the first. */
+      predictionAccuracyTop3: predictions === 0 ? null : (value('predictionsTop1') + value('predictionsTop3')) / predictions,
+      /** Share of arrived tasks whose route was ready, so no definition was loaded on their path; null before the first. */
+      prefetchHitRate: arrivals === 0 ? null : value('tasksReady') / arrivals,
+      prefetchesUsed: value('prefetchesUsed'),
+      /** Prefetched items that no task needed within the prefetch window. */
+      prefetchesUnused: value('prefetchesUnused'),
+      /** Unused over settled prefetches; null before the first settles. */
+      unusedPrefetchShare: prefetches === 0 ? null : value('prefetchesUnused') / prefetches,
     };
   }
 
@@ -291,6 +317,12 @@ export class TelemetryRecorder {
     this.#apiCallsByResult.set(key, (this.#apiCallsByResult.get(key) ?? 0) + 1);
   }
 }
+
+const PREDICTION_COUNTERS: Record<PredictionResult, RecorderCounter> = {
+  top1: 'predictionsTop1',
+  top3: 'predictionsTop3',
+  miss: 'predictionsMissed',
+};
 
 /** Returns the kind of a request error for metrics: its code (e.g. `ECONNREFUSED`, `UND_ERR_HEADERS_TIMEOUT`) or its name. */
 export function errorTypeOf(error: unknown): string {

@@ -145,15 +145,43 @@ describe('TelemetryRecorder', () => {
   test('prediction figures stay empty until recorded', async () => {
     const empty = recorder.snapshot();
     const text = await telemetry.prometheusText();
-    recorder.prediction(true);
-    recorder.prediction(false);
-    recorder.prefetch(true);
 
-    expect(empty.predictionAccuracy).toBeNull();
+    expect(empty.predictions).toBe(0);
+    expect(empty.predictionAccuracyTop1).toBeNull();
+    expect(empty.predictionAccuracyTop3).toBeNull();
     expect(empty.prefetchHitRate).toBeNull();
+    expect(empty.unusedPrefetchShare).toBeNull();
     expect(sample(text, 'bpmn_router_predictions_total')).toBeUndefined();
-    expect(recorder.snapshot().predictionAccuracy).toBe(0.5);
-    expect(recorder.snapshot().prefetchHitRate).toBe(1);
+  });
+
+  test('prediction figures agree on both sides', async () => {
+    recorder.prediction('top1');
+    recorder.prediction('top1');
+    recorder.prediction('top3');
+    recorder.prediction('miss');
+    recorder.prefetch(true);
+    recorder.prefetch(true);
+    recorder.prefetch(true);
+    recorder.prefetch(false);
+    recorder.taskArrival(true);
+    recorder.taskArrival(false);
+
+    const snapshot = recorder.snapshot();
+    const text = await telemetry.prometheusText();
+
+    expect(snapshot.predictions).toBe(4);
+    expect(snapshot.predictionAccuracyTop1).toBe(0.5);
+    expect(snapshot.predictionAccuracyTop3).toBe(0.75);
+    expect(snapshot.prefetchesUsed).toBe(3);
+    expect(snapshot.prefetchesUnused).toBe(1);
+    expect(snapshot.unusedPrefetchShare).toBe(0.25);
+    expect(snapshot.prefetchHitRate).toBe(0.5);
+    expect(sample(text, 'bpmn_router_predictions_total', { bpmn_router_prediction_result: 'top1' })).toBe(2);
+    expect(sample(text, 'bpmn_router_predictions_total', { bpmn_router_prediction_result: 'top3' })).toBe(1);
+    expect(sample(text, 'bpmn_router_predictions_total', { bpmn_router_prediction_result: 'miss' })).toBe(1);
+    expect(sample(text, 'bpmn_router_prefetches_total', { bpmn_router_prefetch_result: 'unused' })).toBe(1);
+    expect(sample(text, 'bpmn_router_tasks_arrived_total', { bpmn_router_readiness: 'ready' })).toBe(1);
+    expect(sample(text, 'bpmn_router_tasks_arrived_total', { bpmn_router_readiness: 'not_ready' })).toBe(1);
   });
 
   test('disabled telemetry still fills the snapshot', async () => {
