@@ -15,6 +15,7 @@ import type {
   CacheOptions,
   CachesOptions,
   DispatchOptions,
+  PredictionOptions,
   RetryOptions,
   RouterConfig,
   ServiceOptions,
@@ -188,6 +189,15 @@ function compile(
     });
   });
 
+  if (config.prediction.shared !== undefined && config.cache.redis === undefined) {
+    issues.push({
+      path: 'prediction.shared',
+      received: JSON.stringify(config.prediction.shared),
+      expected: 'cache.redis to be configured, since the counts are shared through it; add cache.redis or remove prediction.shared',
+      ...locate(['prediction', 'shared']),
+    });
+  }
+
   if (issues.length > 0) {
     throw new ConfigError(file, issues);
   }
@@ -220,6 +230,7 @@ function compile(
     cache: compileCaches(config.cache),
     definitions: Object.freeze({ ...config.definitions }),
     telemetry: compileTelemetry(config.telemetry),
+    prediction: compilePrediction(config.prediction),
     logging: Object.freeze({ level: config.logging.level }),
     shutdown: Object.freeze({ gracePeriodMs: config.shutdown.gracePeriod }),
   });
@@ -297,6 +308,22 @@ function compileTelemetry(telemetry: ValidatedConfig['telemetry']): TelemetryCon
     }),
     server: server === undefined ? undefined : Object.freeze({ host: server.host, port: server.port }),
     health: Object.freeze({ stallGraceMs: telemetry.health.stallGrace }),
+  });
+}
+
+function compilePrediction(prediction: ValidatedConfig['prediction']): PredictionOptions {
+  return Object.freeze({
+    enabled: prediction.enabled,
+    minProbability: prediction.minProbability,
+    maxPrefetches: prediction.maxPrefetches,
+    prefetchWindowMs: prediction.prefetchWindow,
+    maxDefinitions: prediction.maxDefinitions,
+    maxBytesPerDefinition: prediction.maxBytesPerDefinition,
+    maxBytes: prediction.maxBytes,
+    maxInstances: prediction.maxInstances,
+    preloadIntervalMs: prediction.preloadInterval,
+    preloadProcessKeys: Object.freeze([...prediction.preloadProcessKeys]),
+    shared: prediction.shared === undefined ? undefined : Object.freeze({ syncIntervalMs: prediction.shared.syncInterval }),
   });
 }
 

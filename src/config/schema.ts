@@ -384,6 +384,35 @@ const telemetry = z
   })
   .prefault({});
 
+/** A boolean; the strings `true` and `false` are accepted because `${VAR}` substitution yields strings. */
+const flag = z.preprocess(
+  (value) => (value === 'true' ? true : value === 'false' ? false : value),
+  z.boolean({ error: 'true or false' }),
+);
+
+/** Next-task prediction, prefetching and preloading; see docs/configuration.md. */
+const prediction = z
+  .strictObject({
+    enabled: flag.default(true),
+    minProbability: share(0, 1).default(0.2),
+    maxPrefetches: integer(0, 100).default(3),
+    prefetchWindow: positiveDuration.default(600_000),
+    maxDefinitions: integer(1, 1_000_000).default(1_000),
+    maxBytesPerDefinition: integer(16_384, Number.MAX_SAFE_INTEGER).default(4 * MIB),
+    maxBytes: integer(16_384, Number.MAX_SAFE_INTEGER).default(64 * MIB),
+    maxInstances: integer(1, 10_000_000).default(100_000),
+    preloadInterval: duration.default(1_000),
+    preloadProcessKeys: z.array(z.string({ error: 'a process definition key' }).min(1, { error: 'a non-empty process definition key' }), {
+      error: 'a list of process definition keys',
+    }).default([]),
+    shared: z.strictObject({ syncInterval: positiveDuration.default(5_000) }).optional(),
+  })
+  .refine((value) => value.maxBytesPerDefinition <= value.maxBytes, {
+    error: 'a maxBytesPerDefinition no larger than maxBytes',
+    path: ['maxBytesPerDefinition'],
+  })
+  .prefault({});
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const configSchema = z.strictObject({
@@ -394,6 +423,7 @@ export const configSchema = z.strictObject({
   cache: cache.meta({ description: 'Bounds and expiry of the in-memory caches, and the optional Redis tier.' }),
   definitions: definitions.meta({ description: "Limits that a definition's XML must meet before and while it is parsed." }),
   telemetry: telemetry.meta({ description: 'Traces and metrics export, and the health and metrics server.' }),
+  prediction: prediction.meta({ description: 'Next-task prediction, prefetching of the likely next tasks, and preloading of new definition versions.' }),
   logging: z
     .strictObject({
       level: z.enum(LOG_LEVELS, { error: `one of ${LOG_LEVELS.join(', ')}` }).default('info')

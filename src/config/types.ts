@@ -213,6 +213,32 @@ export interface TelemetryConfig {
   };
 }
 
+/** Next-task prediction, prefetching and the preloading of new definition versions. */
+export interface PredictionOptions {
+  /** Whether tasks are counted, predicted and prefetched for. `prefetchCommonActivities()` works either way. */
+  enabled: boolean;
+  /** Smallest probability of a predicted activity (or a called process) for which it is prefetched. */
+  minProbability: number;
+  /** Predicted activities prefetched after each task, at most. */
+  maxPrefetches: number;
+  /** How long a prefetched item waits for a task that needs it before it counts as unused. */
+  prefetchWindowMs: number;
+  /** Definitions whose counts are kept at once. */
+  maxDefinitions: number;
+  /** Estimated bytes of one definition's graph, counts and cached priors. */
+  maxBytesPerDefinition: number;
+  /** Estimated bytes of the whole model. */
+  maxBytes: number;
+  /** Process instances whose last task is remembered; it also bounds the prefetches waiting for their task. */
+  maxInstances: number;
+  /** Pause between two polls of the engine's latest definitions; 0 turns the watch off. */
+  preloadIntervalMs: number;
+  /** Process keys watched from the start, besides those learned from tasks. */
+  preloadProcessKeys: readonly string[];
+  /** Sharing of the counts through `cache.redis`; undefined keeps them per replica. */
+  shared: { syncIntervalMs: number } | undefined;
+}
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface RouterConfig {
@@ -226,6 +252,7 @@ export interface RouterConfig {
   /** Limits a definition's XML must meet before and while it is parsed. */
   definitions: ParseLimits;
   telemetry: TelemetryConfig;
+  prediction: PredictionOptions;
   logging: { level: LogLevel };
   shutdown: { gracePeriodMs: number };
 }
