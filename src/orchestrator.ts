@@ -14,6 +14,8 @@ import type { Task, TaskOutcome, Variables } from './engine/types.ts';
 import { BpmnParseError, DefinitionParseError, IllegalStateError, MetricsDisabledError, RouterError } from './errors.ts';
 import type { MetricsSnapshot } from './orchestrator-metrics.ts';
 import { resolveOrchestratorOptions, type OrchestratorOptions, type OrchestratorSettings } from './orchestrator-options.ts';
+import { createPredictionService } from './prediction/orchestrator-target.ts';
+import type { PredictionService } from './prediction/service.ts';
 import { resolveRoute, type Route } from './routing/route.ts';
 import type { Logger } from './telemetry/logger.ts';
 import type { OutcomeKind } from './telemetry/metrics.ts';
@@ -97,6 +99,7 @@ export class ServiceOrchestrator {
   readonly #metricsEnabled: boolean;
   /** Telemetry the orchestrator built from the configuration and shuts down in {@link close}. */
   readonly #ownTelemetry: Telemetry | undefined;
+  readonly #prediction: PredictionService;
   #state: State = 'open';
   #closing: Promise<void> | undefined;
 
@@ -155,6 +158,16 @@ export class ServiceOrchestrator {
       breakerStates: () => Object.fromEntries(Object.entries(this.#dispatcher.stats().breakers).map(([service, breaker]) => [service, breaker.state])),
     });
     this.#topics = new Map(this.config.topics.map((topic) => [topic.topic, topic]));
+    this.#prediction = createPredictionService({
+      config: this.config,
+      definitions: this.#definitions,
+      activities: this.#activities,
+      dispatcher: this.#dispatcher,
+      recorder: this.#recorder,
+      logger: this.#logger,
+      redis: this.#redis,
+      clock: resolved.clock,
+    });
   }
 
   /**
@@ -209,9 +222,16 @@ export class ServiceOrchestrator {
   }
 
   async #routeTask(task: Task, variables: Variables, options: RouteTaskOptions): Promise<RoutedOutcome> {
+    const predicting = this.config.prediction.enabled;
+    if (predicting) {
+      this.#prediction.taskArriving(task);
+    }
     let resolved: ResolvedRoute;
     try {
       resolved = await this.#resolve(task);
+      if (predicting) {
+        void this.#prediction.taskRouted(task);
+      }
     } catch (error) {
       const outcome = routingFailure(task, error);
       this.#taskLogger(task).warn({ err: error, definitionId: task.processDefinitionId }, 'task not routed');
@@ -253,12 +273,20 @@ export class ServiceOrchestrator {
       throw new TypeError(`routeBatchTasks() received ${variablesList.length} variable sets for ${tasks.length} tasks; pass one per task, in the same order, or none`);
     }
     const normalized = tasks.map((input) => (isExternalTask(input) ? fromExternalTask(input) : input));
+    const predicting = this.config.prediction.enabled;
 
     // Routes resolve first, so every task reaches its batcher in the same turn and shares its batches.
     // NOTE: these tasks get no task span of their own (steps outside a span start none): a batch mixes the traces of many instances.
     const routes = await Promise.all(normalized.map(async (task) => {
       try {
-        return { route: await this.resolveRoute(task) };
+        if (predicting) {
+          this.#prediction.taskArriving(task);
+        }
+        const route = await this.resolveRoute(task);
+        if (predicting) {
+          void this.#prediction.taskRouted(task);
+        }
+        return { route };
       } catch (error) {
         return { error };
       }
@@ -370,13 +398,21 @@ export class ServiceOrchestrator {
    */
   async prefetchProcessXml(definitionId: string): Promise<boolean> {
     this.#assertOpen('prefetchProcessXml');
-    try {
-      await this.#definitions.get(definitionId);
-      return true;
-    } catch (error) {
-      this.#logger.warn({ err: error, definitionId }, 'definition prefetch failed');
-      return false;
-    }
+    return this.#prediction.prefetchDefinition(definitionId);
+  }
+
+  /**
+   * Prepares the activities that an instance of the definition likely
+   * visits (by the counts of this or the previous version, and the graph):
+   * their properties are cached, their routes resolved and their services'
+   * connection pools opened. Only activities whose topic is configured count.
+   * `processKey` picks the process in a file with several. Resolves to how
+   * many activities are prepared afterwards; 0 when the definition cannot be
+   * loaded.
+   */
+  async prefetchCommonActivities(definitionId: string, processKey?: string): Promise<number> {
+    this.#assertOpen('prefetchCommonActivities');
+    return this.#prediction.prefetchCommonActivities(definitionId, processKey);
   }
 
   /**
@@ -458,6 +494,7 @@ export class ServiceOrchestrator {
         ...this.#recorder.snapshot(),
         ...this.#dispatchMetrics(),
       },
+      predictionMetrics: this.#prediction.stats(),
     };
   }
 
@@ -562,6 +599,7 @@ export class ServiceOrchestrator {
     this.#state = 'closing';
     clearInterval(this.#purgeTimer);
     await this.#dispatcher.close(options);
+    await this.#prediction.close();
     await this.#ownSource?.close();
     await this.#redis?.close();
     await this.#ownTelemetry?.shutdown();

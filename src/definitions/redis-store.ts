@@ -150,6 +150,25 @@ export class RedisDefinitionStore implements SharedDefinitionStore {
     return { state: this.#state, ...this.#stats };
   }
 
+  /**
+   * Runs other commands on this connection under the same rules as reads
+   * and writes: nothing is sent while Redis is unavailable, and an error or
+   * a timeout begins an outage. Resolves undefined in those cases; never rejects.
+   */
+  async run<T>(command: (client: Redis) => Promise<T>): Promise<T | undefined> {
+    if (!(await this.#usable())) {
+      return undefined;
+    }
+    try {
+      const result = await command(this.#client);
+      this.#onCommandSuccess();
+      return result;
+    } catch (error) {
+      this.#onCommandError(error);
+      return undefined;
+    }
+  }
+
   /** Closes the connection; safe to call twice. */
   async close(): Promise<void> {
     if (this.#state === 'closed') {

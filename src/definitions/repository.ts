@@ -138,6 +138,11 @@ export class DefinitionRepository {
     return definitionId;
   }
 
+  /** Returns whether the definition (or its parse failure) is cached in memory, without counting a read. */
+  has(definitionId: string): boolean {
+    return this.#cache.has(definitionId);
+  }
+
   /** Drops one definition from the in-memory cache; returns whether it was there. The Redis tier keeps its entry. */
   delete(definitionId: string): boolean {
     return this.#cache.delete(definitionId);
