@@ -8,6 +8,7 @@ import { createEngineAdapter } from '../engine/create.ts';
 import type { FetchedTask, Task, Variables } from '../engine/types.ts';
 import { IllegalStateError } from '../errors.ts';
 import { ServiceOrchestrator, type RoutedOutcome } from '../orchestrator.ts';
+import { createDaemonPreloader, type DefinitionPreloader } from '../prediction/preloader.ts';
 import type { Route } from '../routing/route.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { BPMN, ROUTER, SPAN } from '../telemetry/names.ts';
@@ -76,6 +77,8 @@ export class Daemon {
   readonly #keeper: LockKeeper;
   readonly #tracing: TaskTracing;
   readonly #loops: FetchLoop[];
+  /** Preloads new versions of the served processes; undefined when turned off or the engine cannot list definitions. */
+  readonly #preloader: DefinitionPreloader | undefined;
   readonly #inFlight = new Map<string, InFlight>();
   /** Unlocks under way for tasks that arrived while stopping or were deferred. */
   readonly #unlocks = new Set<Promise<void>>();
@@ -124,6 +127,7 @@ export class Daemon {
       onPause: () => this.orchestrator.recordDaemonEvent('fetchPauses'),
       watchdog: options.watchdog,
     }));
+    this.#preloader = createDaemonPreloader(this.#config.prediction, this.#engine, this.orchestrator, this.#logger);
   }
 
   get state(): DaemonState {
@@ -151,6 +155,7 @@ export class Daemon {
     for (const loop of this.#loops) {
       loop.start();
     }
+    this.#preloader?.start();
     this.#setState('running', {
       engine: this.#config.engine.baseUrl,
       workerId: this.#config.engine.workerId,
@@ -191,12 +196,14 @@ export class Daemon {
 
     try {
       this.orchestrator.dispatcher.stopStarting();
+      const preloaderStopped = this.#preloader?.stop();
       const loopsStopped = Promise.all([...this.#loops.map((loop) => loop.stop()), this.#engine.stopFetching?.()]);
       this.#fetchingStopped = loopsStopped.then(() => undefined);
       const drained = await this.#drain(gracePeriodMs);
       if (!drained) {
         await this.#unlockRemaining();
       }
+      await preloaderStopped;
       await this.orchestrator.close({ force: !drained });
       await loopsStopped;
       await this.#settleInFlight();
@@ -267,6 +274,9 @@ export class Daemon {
       return;
     }
 
+    if (task.processDefinitionKey !== undefined) {
+      this.#preloader?.watch(task.processDefinitionKey, task.processDefinitionId, task.tenantId);
+    }
     const existing = this.#inFlight.get(task.id);
     if (existing !== undefined) {
       // The lock expired and the engine handed the task to this worker again: keep the running dispatch, with the new lock.

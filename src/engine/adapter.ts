@@ -1,6 +1,6 @@
 import { EngineRequestError } from '../errors.ts';
 import type { CallResult } from '../telemetry/recorder.ts';
-import type { FailureReport, FetchRequest, FetchedTask, Task, TaskLock, Variables } from './types.ts';
+import type { DefinitionVersion, FailureReport, FetchRequest, FetchedTask, Task, TaskLock, Variables } from './types.ts';
 
 /**
  * What the daemon needs of an engine. One implementation per engine; code
@@ -27,6 +27,12 @@ export interface EngineAdapter {
    * fetch that waits for such tasks return at once.
    */
   stopFetching?(): Promise<void>;
+  /**
+   * Lists the latest definition of each given process key (one per tenant);
+   * unknown keys are left out. Optional: without it the daemon does not
+   * watch for new definition versions.
+   */
+  latestDefinitions?(processKeys: readonly string[]): Promise<DefinitionVersion[]>;
   /** Closes the connections. Safe to call twice. */
   close(): Promise<void>;
 }

@@ -86,3 +86,12 @@ export interface FailureReport {
   retries: number;
   retryTimeoutMs: number;
 }
+
+/** The latest deployed version of a process definition, as the engine lists it. */
+export interface DefinitionVersion {
+  /** The process id in the BPMN file, which names all versions. */
+  processKey: string;
+  definitionId: string;
+  version: number;
+  tenantId: string | undefined;
+}

@@ -4,7 +4,7 @@ import type { EngineOptions } from '../../config/types.ts';
 import { EngineRequestError } from '../../errors.ts';
 import { errorTypeOf } from '../../telemetry/recorder.ts';
 import type { EngineAdapter, EngineCallObserver } from '../adapter.ts';
-import type { FailureReport, FetchRequest, FetchedTask, Task, TaskLock, Variables } from '../types.ts';
+import type { DefinitionVersion, FailureReport, FetchRequest, FetchedTask, Task, TaskLock, Variables } from '../types.ts';
 import { fromExternalTask, type ExternalTaskJson } from './task.ts';
 import { fromTypedValues, toTypedValues, type TypedValue } from './variables.ts';
 import { engineErrorMessage } from './error-body.ts';
@@ -14,6 +14,19 @@ const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /** Idle time after which a keep-alive connection to the engine is closed. */
 const KEEP_ALIVE_MS = 30_000;
+
+/** Process keys per definition query, so the query string stays short. */
+const KEYS_PER_QUERY = 50;
+
+/** Most definitions one query may return: a latest version per key and tenant. */
+const MAX_DEFINITIONS_PER_QUERY = 1_000;
+
+interface ProcessDefinitionJson {
+  id: string;
+  key: string;
+  version: number;
+  tenantId?: string | null;
+}
 
 interface ExternalTaskWithVariables extends ExternalTaskJson {
   variables?: Record<string, TypedValue>;
@@ -110,6 +123,27 @@ export class Camunda7Adapter implements EngineAdapter {
       }
       throw error;
     }
+  }
+
+  /**
+   * `GET /process-definition?keysIn=...&latestVersion=true`, in queries of
+   * {@link KEYS_PER_QUERY} keys. The engine returns the latest version per
+   * key and tenant.
+   */
+  async latestDefinitions(processKeys: readonly string[]): Promise<DefinitionVersion[]> {
+    const versions: DefinitionVersion[] = [];
+    for (let start = 0; start < processKeys.length; start += KEYS_PER_QUERY) {
+      const query = new URLSearchParams({
+        keysIn: processKeys.slice(start, start + KEYS_PER_QUERY).join(','),
+        latestVersion: 'true',
+        maxResults: String(MAX_DEFINITIONS_PER_QUERY),
+      });
+      const definitions = await this.#call('latestDefinitions', 'GET', `/process-definition?${query.toString()}`, undefined, this.#engine.requestTimeoutMs) as ProcessDefinitionJson[];
+      for (const definition of definitions) {
+        versions.push({ processKey: definition.key, definitionId: definition.id, version: definition.version, tenantId: definition.tenantId ?? undefined });
+      }
+    }
+    return versions;
   }
 
   /** Closes the pool; an outstanding long poll is aborted. Safe to call twice. */
