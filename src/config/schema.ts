@@ -390,6 +390,14 @@ const flag = z.preprocess(
   z.boolean({ error: 'true or false' }),
 );
 
+/** A process definition key: the process id of a BPMN file, an XML name without spaces or commas. */
+const processKey = z
+  .string({ error: 'a process definition key such as order-process' })
+  .regex(/^[^\s,:]+$/, { error: 'a process definition key such as order-process, without spaces, commas or colons' });
+
+/** Smallest byte bound of the prediction model: a few small definitions. */
+const MIN_PREDICTION_BYTES = 16_384;
+
 /** Next-task prediction, prefetching and preloading; see docs/configuration.md. */
 const prediction = z
   .strictObject({
@@ -398,16 +406,15 @@ const prediction = z
     maxPrefetches: integer(0, 100).default(3),
     prefetchWindow: positiveDuration.default(600_000),
     maxDefinitions: integer(1, 1_000_000).default(1_000),
-    maxBytesPerDefinition: integer(16_384, Number.MAX_SAFE_INTEGER).default(4 * MIB),
-    maxBytes: integer(16_384, Number.MAX_SAFE_INTEGER).default(64 * MIB),
+    maxBytesPerDefinition: integer(MIN_PREDICTION_BYTES, Number.MAX_SAFE_INTEGER).default(4 * MIB),
+    maxBytes: integer(MIN_PREDICTION_BYTES, Number.MAX_SAFE_INTEGER).default(64 * MIB),
     maxInstances: integer(1, 10_000_000).default(100_000),
     preloadInterval: duration.default(1_000),
-    preloadProcessKeys: z.array(z.string({ error: 'a process definition key' }).min(1, { error: 'a non-empty process definition key' }), {
-      error: 'a list of process definition keys',
-    }).default([]),
+    preloadProcessKeys: z.array(processKey, { error: 'a list of process definition keys' }).default([]),
     shared: z.strictObject({ syncInterval: positiveDuration.default(5_000) }).optional(),
   })
-  .refine((value) => value.maxBytesPerDefinition <= value.maxBytes, {
+  // zod runs this check even when a bound failed its own range, so an out-of-range maxBytes is left to that message.
+  .refine((value) => value.maxBytes < MIN_PREDICTION_BYTES || value.maxBytesPerDefinition <= value.maxBytes, {
     error: 'a maxBytesPerDefinition no larger than maxBytes',
     path: ['maxBytesPerDefinition'],
   })

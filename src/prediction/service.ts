@@ -66,6 +66,8 @@ export interface PredictionStats {
   definitionsSeen: number;
   /** Of those, the definitions that were loaded before their first task arrived. */
   definitionsPreloaded: number;
+  /** Syncs of the shared counts that took over the totals from Redis. */
+  sharedSyncs: number;
   /** Syncs of the shared counts that could not reach Redis. */
   sharedSyncFailures: number;
 }
@@ -91,7 +93,7 @@ export class PredictionService {
   readonly #seen = new Map<string, true>();
   /** Definitions whose graph exceeded the model's bound, so they are not built again for every task. */
   readonly #rejected = new Map<string, true>();
-  readonly #stats = { definitionsSeen: 0, definitionsPreloaded: 0, sharedSyncFailures: 0 };
+  readonly #stats = { definitionsSeen: 0, definitionsPreloaded: 0, sharedSyncs: 0, sharedSyncFailures: 0 };
   readonly #timers: NodeJS.Timeout[] = [];
   #syncing: Promise<void> | undefined;
   #closed = false;
@@ -394,6 +396,7 @@ export class PredictionService {
       this.#stats.sharedSyncFailures += 1;
       return;
     }
+    this.#stats.sharedSyncs += 1;
     for (const [definitionId, entries] of totals) {
       if (entries.length === 0) {
         // Nothing shared yet: keep the local counts, which may come from the previous version.

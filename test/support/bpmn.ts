@@ -64,3 +64,33 @@ export function linearProcess(processId: string, tasks: readonly TaskSpec[]): st
 </bpmn:definitions>
 `;
 }
+
+/**
+ * Generates an executable Camunda 7 process: start, task A, an exclusive
+ * gateway on the variable `route` (`'b'` or `'c'`) to task B or task C,
+ * end. C leads through task D first, whose topic is `<key>-unserved`. The
+ * topics of A, B and C are `<key>-a`, `<key>-b` and `<key>-c`.
+ */
+export function branchingProcess(key: string): string {
+  const task = (id: string, topic: string) => `<bpmn:serviceTask id="${id}" camunda:type="external" camunda:topic="${topic}" />`;
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="Definitions_${key}" targetNamespace="http://example.com/test">
+  <bpmn:process id="${key}" isExecutable="true" camunda:historyTimeToLive="P1D">
+    <bpmn:startEvent id="Start" />
+    ${task('A', `${key}-a`)}
+    <bpmn:exclusiveGateway id="Choice" />
+    ${task('B', `${key}-b`)}
+    ${task('C', `${key}-c`)}
+    ${task('D', `${key}-unserved`)}
+    <bpmn:endEvent id="End" />
+    <bpmn:sequenceFlow id="F1" sourceRef="Start" targetRef="A" />
+    <bpmn:sequenceFlow id="F2" sourceRef="A" targetRef="Choice" />
+    <bpmn:sequenceFlow id="F3" sourceRef="Choice" targetRef="B"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">\${route == 'b'}</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="F4" sourceRef="Choice" targetRef="C"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">\${route == 'c'}</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="F5" sourceRef="B" targetRef="End" />
+    <bpmn:sequenceFlow id="F6" sourceRef="C" targetRef="D" />
+    <bpmn:sequenceFlow id="F7" sourceRef="D" targetRef="End" />
+  </bpmn:process>
+</bpmn:definitions>
+`;
+}
