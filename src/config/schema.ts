@@ -385,10 +385,12 @@ const telemetry = z
   .prefault({});
 
 /** A boolean; the strings `true` and `false` are accepted because `${VAR}` substitution yields strings. */
-const flag = z.preprocess(
-  (value) => (value === 'true' ? true : value === 'false' ? false : value),
-  z.boolean({ error: 'true or false' }),
-);
+const flag = z.preprocess((value) => {
+  if (value === 'true' || value === 'false') {
+    return value === 'true';
+  }
+  return value;
+}, z.boolean({ error: 'true or false' }));
 
 /** A process definition key: the process id of a BPMN file, an XML name without spaces or commas. */
 const processKey = z

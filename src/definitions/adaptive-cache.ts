@@ -155,6 +155,12 @@ export class AdaptiveCache<V> {
     return slot !== undefined && this.#clock.now() < slot.expiresAt;
   }
 
+  /** Returns the live entry of `key` without counting a read or extending its lifetime. */
+  peek(key: string): V | undefined {
+    const slot = this.#lru.peek(key);
+    return slot !== undefined && this.#clock.now() < slot.expiresAt ? slot.value : undefined;
+  }
+
   /** Milliseconds until the entry of `key` expires; 0 when there is no live entry. */
   remainingTtl(key: string): number {
     const slot = this.#lru.peek(key);

@@ -138,6 +138,16 @@ export class DefinitionRepository {
     return definitionId;
   }
 
+  /**
+   * Returns the cached parsed definition without counting a read or
+   * extending its lifetime, so prefetching does not skew the cache's
+   * figures; undefined when it is not cached or failed to parse.
+   */
+  peek(definitionId: string): DefinitionModel | undefined {
+    const entry = this.#cache.peek(definitionId);
+    return entry !== undefined && 'model' in entry ? entry.model : undefined;
+  }
+
   /** Returns whether the definition (or its parse failure) is cached in memory, without counting a read. */
   has(definitionId: string): boolean {
     return this.#cache.has(definitionId);

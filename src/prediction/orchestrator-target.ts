@@ -63,11 +63,12 @@ function preparationTarget(parts: OrchestratorParts): PreparationTarget {
   return {
     isActivityPrepared: (definitionId, activityId) => activities.properties.has(activityKey(definitionId, activityId)),
     isDefinitionLoaded: (definitionId) => definitions.has(definitionId),
-    loadDefinition: (definitionId) => definitions.get(definitionId),
+    loadDefinition: async (definitionId) => definitions.peek(definitionId) ?? definitions.get(definitionId),
     latestDefinitionId: (processKey) => definitions.latestId(processKey),
     async prepareActivity(definitionId, activityId) {
-      const model = await definitions.get(definitionId);
+      // A properties miss reads the definition once, as routing would; the model is then only peeked at.
       await activities.activityProperties(definitionId, activityId);
+      const model = definitions.peek(definitionId) ?? await definitions.get(definitionId);
       const activity = model.activities.get(activityId);
       const topic = topics.get(activity?.topic ?? activity?.jobType ?? '');
       if (activity === undefined || topic === undefined) {

@@ -62,8 +62,8 @@ export class DefinitionPreloader {
 
   /**
    * Watches a process key seen on a task. The task's definition counts as
-   * known, so only a newer version is preloaded; a key watched already keeps
-   * the version it knows.
+   * known, so only a newer version is preloaded. A key watched already keeps
+   * the version recorded for it.
    */
   watch(processKey: string, definitionId: string, tenantId?: string): void {
     if (!this.#keys.has(processKey)) {
@@ -164,7 +164,7 @@ export class DefinitionPreloader {
   }
 }
 
-/** What the preloader needs of the orchestrator: its two prefetch methods. */
+/** The orchestrator's two prefetch methods, which the preloader calls. */
 export interface PreloadTarget {
   prefetchProcessXml(definitionId: string): Promise<boolean>;
   prefetchCommonActivities(definitionId: string, processKey?: string): Promise<number>;

@@ -1,12 +1,13 @@
 /**
- * Next-task prediction in the task pipeline. When a task arrives, it counts
- * whether its route was ready and whether a prefetch made it so. After the
- * task is routed, it scores the prediction made after the previous task of
- * the same process instance, counts the transition, predicts the next
- * activities and prepares them: their routes resolved, their services'
- * connection pools opened, and the definitions of the processes that call
- * activities on the way will start fetched and parsed. Nothing here runs on
- * a task's path except two map lookups on arrival.
+ * Next-task prediction in the task pipeline. When a task arrives, the
+ * service counts whether its route was ready and whether a prefetch made it
+ * so. After the task is routed, the service scores the prediction made
+ * after the previous task of the same process instance and counts the
+ * transition. Then it predicts the next activities and prepares them: their
+ * routes resolved and their services' connection pools opened. It also
+ * fetches and parses the definitions of the processes that call activities
+ * on the way will start. On a task's path only the arrival's few map
+ * lookups run.
  */
 import type { Clock } from '../definitions/adaptive-cache.ts';
 import { systemClock } from '../definitions/adaptive-cache.ts';
@@ -21,7 +22,7 @@ import { activityItem, definitionItem, PrefetchLedger } from './prefetch-ledger.
 import { SequenceModel, type Prediction, type SequenceModelStats } from './sequence-model.ts';
 import type { CountEntry, SharedTransitionCounts } from './shared-counts.ts';
 
-/** Where prepared things live: the orchestrator's caches and dispatcher, or a simulation of them. */
+/** The store of prepared routes and loaded definitions: the orchestrator's caches and dispatcher, or a simulation of them. */
 export interface PreparationTarget {
   /** Whether a task of the activity would find its route's inputs cached, so no definition is loaded on its path. */
   isActivityPrepared(definitionId: string, activityId: string): boolean;
@@ -41,7 +42,7 @@ export interface PredictionRecorder {
   taskArrival(ready: boolean): void;
 }
 
-/** What the service reads of a task. */
+/** The fields of a task that the service reads. */
 export type TaskRef = Pick<Task, 'id' | 'activityId' | 'processInstanceId' | 'processDefinitionId' | 'processDefinitionKey'>;
 
 export interface PredictionServiceOptions {
@@ -66,6 +67,8 @@ export interface PredictionStats {
   definitionsSeen: number;
   /** Of those, the definitions that were loaded before their first task arrived. */
   definitionsPreloaded: number;
+  /** Definitions this service loaded itself: preloaded versions, called processes and definitions of `prefetchCommonActivities()`. */
+  definitionLoads: number;
   /** Syncs of the shared counts that took over the totals from Redis. */
   sharedSyncs: number;
   /** Syncs of the shared counts that could not reach Redis. */
@@ -93,7 +96,9 @@ export class PredictionService {
   readonly #seen = new Map<string, true>();
   /** Definitions whose graph exceeded the model's bound, so they are not built again for every task. */
   readonly #rejected = new Map<string, true>();
-  readonly #stats = { definitionsSeen: 0, definitionsPreloaded: 0, sharedSyncs: 0, sharedSyncFailures: 0 };
+  readonly #stats = { definitionsSeen: 0, definitionsPreloaded: 0, definitionLoads: 0, sharedSyncs: 0, sharedSyncFailures: 0 };
+  /** Loads of uncached definitions under way, so concurrent callers share one. */
+  readonly #loading = new Map<string, Promise<DefinitionModel>>();
   readonly #timers: NodeJS.Timeout[] = [];
   #syncing: Promise<void> | undefined;
   #closed = false;
@@ -179,7 +184,7 @@ export class PredictionService {
     }
   }
 
-  /** Returns the activities most likely to follow `activityId` (undefined: the first task) in a definition the service knows. */
+  /** Returns the activities most likely to follow `activityId` (undefined: the first task) in a definition the model holds. */
   predict(definitionId: string, activityId: string | undefined, limit: number): Prediction[] {
     return this.#model.predict(definitionId, activityId, limit);
   }
@@ -194,7 +199,7 @@ export class PredictionService {
     }
     this.#ledger.add(definitionItem(definitionId));
     try {
-      await this.#target.loadDefinition(definitionId);
+      await this.#load(definitionId);
       return true;
     } catch (error) {
       this.#logger.warn({ err: error, definitionId }, 'definition prefetch failed');
@@ -252,7 +257,7 @@ export class PredictionService {
     return this.#ledger.sweep();
   }
 
-  /** Stops the timers, sends the last shared counts and forgets everything. Safe to call twice. */
+  /** Stops the timers, sends the last shared counts and clears the model. Safe to call twice. */
   async close(): Promise<void> {
     if (this.#closed) {
       return;
@@ -282,8 +287,7 @@ export class PredictionService {
     if (previous === undefined || previous.definitionId === definitionId) {
       const from = previous?.activityId;
       if (previous !== undefined) {
-        const rank = previous.predicted.indexOf(task.activityId);
-        this.#recorder.prediction(rank === 0 ? 'top1' : rank > 0 ? 'top3' : 'miss');
+        this.#recorder.prediction(resultOf(previous.predicted.indexOf(task.activityId)));
       }
       if (this.#model.observe(definitionId, from, task.activityId) === 'counted') {
         this.#shared?.add(definitionId, from, task.activityId);
@@ -365,7 +369,7 @@ export class PredictionService {
       return false;
     }
 
-    const definition = await this.#target.loadDefinition(definitionId);
+    const definition = await this.#load(definitionId);
     if (this.#model.has(definitionId)) {
       return true;
     }
@@ -384,6 +388,25 @@ export class PredictionService {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Loads a definition through the target. A load of a definition that was
+   * not cached is counted once, however many callers wait for it.
+   */
+  #load(definitionId: string): Promise<DefinitionModel> {
+    const pending = this.#loading.get(definitionId);
+    if (pending !== undefined) {
+      return pending;
+    }
+    if (this.#target.isDefinitionLoaded(definitionId)) {
+      return this.#target.loadDefinition(definitionId);
+    }
+
+    this.#stats.definitionLoads += 1;
+    const loading = this.#target.loadDefinition(definitionId).finally(() => this.#loading.delete(definitionId));
+    this.#loading.set(definitionId, loading);
+    return loading;
   }
 
   async #sync(): Promise<void> {
@@ -417,7 +440,15 @@ export class PredictionService {
   }
 }
 
-/** The id of the file's one executable process, or undefined when it has none or several. */
+/** Where a task's activity stood among the predicted ones: first, second or third, or not at all (-1). */
+function resultOf(rank: number): PredictionResult {
+  if (rank === 0) {
+    return 'top1';
+  }
+  return rank > 0 ? 'top3' : 'miss';
+}
+
+/** Returns the id of the file's one executable process, or undefined when it has none or several. */
 function onlyExecutableProcess(definition: DefinitionModel): string | undefined {
   const executable = definition.processes.filter((process) => process.isExecutable);
   return executable.length === 1 ? executable[0]?.id : undefined;

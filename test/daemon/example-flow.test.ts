@@ -94,10 +94,13 @@ describe('example order flow', () => {
   });
 
   test('definitions are fetched once per definition', () => {
-    const { processXml, properties } = daemon.orchestrator.getMetrics().cacheMetrics;
+    const { cacheMetrics, predictionMetrics } = daemon.orchestrator.getMetrics();
+    const { processXml, properties } = cacheMetrics;
     expect(processXml.fetches).toBe(2);
-    // Routing reads the properties cache; the definition is read only on its misses, once per activity.
-    expect(processXml.hits + processXml.misses).toBe(properties.misses);
+    // Routing and prefetching read the properties cache; the definition is read only on its misses, once per
+    // activity, and when prediction loads a definition ahead of its tasks (here the called ship-order process).
+    expect(predictionMetrics.definitionLoads).toBe(1);
+    expect(processXml.hits + processXml.misses).toBe(properties.misses + predictionMetrics.definitionLoads);
     expect(properties.hits).toBeGreaterThan(INSTANCES * 5);
   });
 });

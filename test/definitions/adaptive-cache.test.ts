@@ -42,6 +42,20 @@ describe('adaptive expiry with fake clock', () => {
     expect(cache.stats().expirations).toBe(1);
   });
 
+  test('peek counts no read and extends nothing', () => {
+    const clock = new FakeClock();
+    const cache = cacheWith(clock);
+    cache.set('a', 'value');
+
+    expect(cache.peek('a')).toBe('value');
+    expect(cache.peek('b')).toBeUndefined();
+    expect(cache.remainingTtl('a')).toBe(10 * MINUTE);
+    expect(cache.stats().hits).toBe(0);
+    expect(cache.stats().misses).toBe(0);
+    clock.advance(10 * MINUTE);
+    expect(cache.peek('a')).toBeUndefined();
+  });
+
   test('each read doubles the lifetime from that read', () => {
     const clock = new FakeClock();
     const cache = cacheWith(clock);

@@ -94,7 +94,7 @@ telemetry:
     const text = await scrapeMetrics(runtime.server?.address.port as number);
     const predicted = (result: string) => sampleValue(text, 'bpmn_router_predictions_total', { bpmn_router_prediction_result: result }) ?? 0;
 
-    // One scored prediction per instance: what follows A. D's topic is not served, so C ends what the daemon sees.
+    // One scored prediction per instance: what follows A. D's topic is not served, so C is the last task the daemon receives.
     expect(orchestratorMetrics.predictions).toBe(12);
     expect(orchestratorMetrics.predictionAccuracyTop3).toBe(1);
     expect(orchestratorMetrics.predictionAccuracyTop1).toBeGreaterThanOrEqual(10 / 12);
@@ -158,7 +158,7 @@ describe('daemon prefetching a called process', () => {
 
   beforeAll(async () => {
     proxy = await startCountingProxy(url);
-    // A's service answers slowly, so the called process is loaded well before its task arrives.
+    // A's service responds slowly, so the called process is loaded well before its task arrives.
     service = await startTestServer(async (_request, response) => {
       await new Promise((resolveDelay) => setTimeout(resolveDelay, 300));
       sendJson(response, 200, { variables: {} });
@@ -191,6 +191,7 @@ ${topicsOf(childKey, ['a'])}
     expect(proxy.xmlFetches).toBe(2);
     expect(predictionMetrics.definitionsSeen).toBe(2);
     expect(predictionMetrics.definitionsPreloaded).toBe(1);
+    expect(predictionMetrics.definitionLoads).toBe(1);
     // The caller's task had to load its definition; the called process's task found its route ready.
     expect(orchestratorMetrics.prefetchHitRate).toBe(0.5);
     expect(orchestratorMetrics.prefetchesUsed).toBe(2);

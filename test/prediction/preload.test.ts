@@ -1,6 +1,6 @@
 /**
  * Preloading on the real engine: the Camunda 7 adapter lists the latest
- * definitions, and a daemon that sees a new version deployed while it runs
+ * definitions, and a daemon that detects a new version deployed while it runs
  * serves that version's first task without fetching its XML on the way.
  */
 import { createWriteStream, mkdirSync } from 'node:fs';
@@ -102,6 +102,7 @@ telemetry:
     expect(proxy.xmlFetches).toBe(2);
     expect(predictionMetrics.definitionsSeen).toBe(2);
     expect(predictionMetrics.definitionsPreloaded).toBe(1);
+    expect(predictionMetrics.definitionLoads).toBe(1);
     expect(orchestratorMetrics.prefetchHitRate).toBe(0.5);
     expect(orchestratorMetrics.prefetchesUsed).toBe(2);
     expect(sampleValue(text, 'bpmn_router_tasks_arrived_total', { bpmn_router_readiness: 'ready' })).toBe(1);

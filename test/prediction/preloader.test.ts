@@ -8,17 +8,17 @@ import type { DefinitionVersion } from '../../src/engine/types.ts';
 import { DefinitionPreloader } from '../../src/prediction/preloader.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 
-/** A listing fake: the latest version per key, which a test changes; it can be told to fail. */
+/** A listing fake: the latest version per key, which a test changes, and a number of listings that fail first. */
 class ListingFake {
   readonly latest = new Map<string, string>();
   failures = 0;
   calls = 0;
   /** The keys of every listing, in order. */
-  readonly asked: string[][] = [];
+  readonly requestedKeys: string[][] = [];
 
   list = async (keys: readonly string[]): Promise<DefinitionVersion[]> => {
     this.calls += 1;
-    this.asked.push([...keys]);
+    this.requestedKeys.push([...keys]);
     if (this.failures > 0) {
       this.failures -= 1;
       throw new Error('engine unreachable');
@@ -117,7 +117,7 @@ describe('DefinitionPreloader', () => {
     preloader.watch('c', 'c:1:x');
     await preloader.pollOnce();
 
-    expect(listing.asked).toEqual([['a', 'b']]);
+    expect(listing.requestedKeys).toEqual([['a', 'b']]);
   });
 
   test('polls on its own until stopped', async () => {
