@@ -12,12 +12,16 @@
  *
  * Parallel branches make a task of another branch possible next even though
  * no flow leads there. So two activities count as possibly concurrent when
- * both are reachable from one fork: a parallel, inclusive or complex
- * gateway, a non-gateway node with several outgoing flows, an activity with
- * boundary events (they may be non-interrupting), or a scope that contains
- * an event sub-process. This is a superset of what the engine can do: it
- * never leaves out a possible successor, and it never names an activity that
- * no path from the fork reaches.
+ * they lie on different branches of one fork. Forks are parallel, inclusive
+ * and complex gateways, other nodes with several outgoing flows, activities
+ * with boundary events (which may be non-interrupting), and scopes that
+ * contain an event sub-process. A branch ends at a parallel join that
+ * another branch of the same fork reaches. Every activity allowed this way
+ * is reachable from the fork by sequence flows.
+ *
+ * NOTE: the model keeps no multi-instance or loop markers and no link event
+ * names. So a task that follows a task of the same activity, or a path
+ * through link events, is allowed only where sequence flows allow it.
  */
 import { CONTAINER_TYPES } from '../definitions/bpmn-vocabulary.ts';
 import type { Activity, DefinitionModel } from '../definitions/model.ts';
@@ -55,12 +59,15 @@ const MASS_EPSILON = 1e-9;
 const STEPS_PER_ELEMENT = 20;
 
 /**
- * Estimated bytes per node (its slots in the arrays and its id string's
- * header) and per edge (one array element). Estimates, checked against the
- * heap in the prediction benchmark.
+ * Estimated bytes of a graph's fixed part (its typed arrays, maps and
+ * arrays), per node (its slots, its lists of flows and boundary events, its
+ * map entry), per edge (one list element) and per bit set beyond its bits.
+ * Estimates, checked against the heap in the prediction benchmark.
  */
-const NODE_BYTES = 96;
+const GRAPH_BYTES = 2_000;
+const NODE_BYTES = 220;
 const EDGE_BYTES = 8;
+const BIT_SET_BYTES = 200;
 
 export interface GraphOptions {
   /**
@@ -84,7 +91,7 @@ export interface Successor {
   weight: number;
 }
 
-/** What the graph allows after one activity (or after {@link START}). */
+/** The successors the graph allows after one activity (or after {@link START}), with the call activities on the way. */
 export interface GraphPrior {
   successors: readonly Successor[];
   /** `calledElement` of the call activities on the way to the successors, with the prior chance of passing them. */
@@ -152,9 +159,9 @@ export class ProcessGraph {
     this.#starts = this.#findStarts();
 
     const edges = this.#outgoing.reduce((sum, targets) => sum + targets.length, 0);
-    const baseBytes = this.ids.length * NODE_BYTES + edges * EDGE_BYTES + this.ids.reduce((sum, id) => sum + 2 * id.length, 0);
+    const baseBytes = GRAPH_BYTES + this.ids.length * NODE_BYTES + edges * EDGE_BYTES + this.ids.reduce((sum, id) => sum + 2 * id.length, 0);
     const forks = this.#findForks();
-    const setBytes = 4 * Math.ceil(this.ids.length / 32);
+    const setBytes = BIT_SET_BYTES + 4 * Math.ceil(this.ids.length / 32);
     const branches = forks.reduce((sum, fork) => sum + fork.length, 0);
     this.coarseConcurrency = branches * setBytes > options.maxConcurrencyBytes;
     this.#forkRegions = this.coarseConcurrency ? [] : forks.map((fork) => this.#branchRegions(fork));
@@ -411,12 +418,12 @@ export class ProcessGraph {
   }
 
   /**
-   * The forks: nodes after which several branches may run at once, each as
-   * the list of its branches' first nodes. A gateway other than an exclusive
-   * or event-based one, or any other node, with several outgoing flows has
-   * a branch per flow; an activity with boundary events has one for its
-   * flows and one per event; a scope with event sub-processes has one for
-   * its start nodes and one per event sub-process; a scope without a start
+   * Finds the forks: nodes after which several branches may run at once,
+   * each as the list of its branches' first nodes. A node with several
+   * outgoing flows, unless it is an exclusive or event-based gateway, has a
+   * branch per flow. An activity with boundary events has one for its flows
+   * and one per event. A scope with event sub-processes has one for its
+   * start nodes and one per event sub-process. A scope without a start
    * event has one per node without incoming flows.
    */
   #findForks(): number[][][] {
@@ -551,7 +558,7 @@ export class ProcessGraph {
   }
 }
 
-/** The activities of one process, or of every process when `processId` is undefined or unknown. */
+/** Selects the activities of one process, or of every process when `processId` is undefined or unknown. */
 function selectActivities(model: DefinitionModel, processId: string | undefined): Activity[] {
   const all = [...model.activities.values()];
   if (processId === undefined || !model.processes.some((process) => process.id === processId)) {

@@ -24,7 +24,7 @@ export interface Prediction {
   probability: number;
 }
 
-/** What {@link SequenceModel.observe} did with a transition. */
+/** Outcome of {@link SequenceModel.observe} for one transition. */
 export type ObserveResult = 'counted' | 'unknownDefinition' | 'unknownActivity' | 'notAllowed';
 
 export interface SequenceModelStats {
@@ -53,11 +53,11 @@ const PRIOR_WEIGHT = 1;
  * array element and the Set entry). Estimates, checked against the heap in
  * the prediction benchmark.
  */
-const DEFINITION_BYTES = 640;
-const ROW_BYTES = 200;
+const DEFINITION_BYTES = 1_000;
+const ROW_BYTES = 260;
 const PAIR_BYTES = 80;
-const PRIOR_BYTES = 240;
-const SUCCESSOR_BYTES = 64;
+const PRIOR_BYTES = 500;
+const SUCCESSOR_BYTES = 80;
 
 /** A graph prior with its successors as a set, for the allowed check. */
 interface CachedPrior {
@@ -223,7 +223,7 @@ export class SequenceModel {
     return scored.slice(0, limit).map(({ index, probability }) => ({ activityId: state.graph.ids[index] as string, probability }));
   }
 
-  /** The graph prior after an activity (undefined: at the start), for the call activities on the way. */
+  /** Returns the graph prior after an activity (undefined: at the start), for the call activities on the way. */
   prior(definitionId: string, fromActivityId: string | undefined): GraphPrior | undefined {
     const state = this.#definitions.get(definitionId);
     const from = fromActivityId === undefined ? START : state?.graph.indexOf(fromActivityId);

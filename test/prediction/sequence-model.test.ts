@@ -46,7 +46,7 @@ function reachableTasks(model: DefinitionModel, from: string): Set<string> {
   return found;
 }
 
-/** A linear process of `tasks` tasks whose ids carry `prefix`, so every definition differs. */
+/** Returns a linear process of `tasks` tasks whose ids carry `prefix`, so every definition differs. */
 function linearSpec(prefix: string, tasks: number): GraphSpec {
   const ids = Array.from({ length: tasks }, (_unused, position) => `${prefix}T${position}`);
   return {
@@ -168,8 +168,8 @@ describe('SequenceModel', () => {
     const graph = graphOf(branches);
     const probe = new SequenceModel(ROOMY);
     probe.add('d1', graph);
-    // Room for the graph with two rows of counts and three counted pairs, but not four (estimates of 200 and 80 bytes).
-    const limit = probe.stats().bytes + 2 * 200 + 3 * 80 + 40;
+    // Room for the graph with two rows of counts and three counted pairs, but not four (estimates of 260 and 80 bytes).
+    const limit = probe.stats().bytes + 2 * 260 + 3 * 80 + 40;
     const model = new SequenceModel({ maxDefinitions: 10, maxBytesPerDefinition: limit, maxBytes: 10_000_000 });
     model.add('d1', graph);
 
