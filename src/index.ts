@@ -11,8 +11,10 @@ export {
   type OrchestratorMetrics,
   type OrchestratorOptions,
   type OrchestratorSettings,
+  type PredictionStats,
   type RoutedOutcome,
   type RouteTaskOptions,
+  type SequenceModelStats,
 } from './orchestrator.ts';
 export { Daemon, type DaemonOptions, type DaemonState } from './daemon/daemon.ts';
 export { compileConfig, loadConfigFile, parseConfig } from './config/load.ts';

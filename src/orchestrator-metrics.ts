@@ -7,6 +7,7 @@ import type { AdaptiveCacheStats } from './definitions/adaptive-cache.ts';
 import type { DefinitionCacheStats } from './definitions/repository.ts';
 import type { BreakerSnapshot } from './dispatch/breaker.ts';
 import type { ServiceOrchestrator } from './orchestrator.ts';
+import type { PredictionStats } from './prediction/service.ts';
 import type { OutcomeKind } from './telemetry/metrics.ts';
 import type { Operation } from './telemetry/names.ts';
 
@@ -14,6 +15,8 @@ import type { Operation } from './telemetry/names.ts';
 export interface MetricsSnapshot {
   cacheMetrics: CacheMetrics;
   orchestratorMetrics: OrchestratorMetrics;
+  /** The next-task prediction model, its tracked instances and prefetches, and the definitions it loaded. */
+  predictionMetrics: PredictionStats;
 }
 
 /** Counters of the three in-memory caches. */
@@ -68,10 +71,20 @@ export interface OrchestratorMetrics {
   tasksDeferred: number;
   /** Times a fetch loop of the daemon started waiting because its services had no free capacity. */
   fetchPauses: number;
-  /** Correct next-task predictions over all predictions; null until a prediction was checked. */
-  predictionAccuracy: number | null;
-  /** Prefetched definitions used over all prefetched; null until one was used or evicted. */
+  /** Next-task predictions scored: tasks that followed another task of their process instance. */
+  predictions: number;
+  /** Share of scored predictions whose first activity was the one that came; null before the first. */
+  predictionAccuracyTop1: number | null;
+  /** Share of scored predictions whose first three activities held the one that came; null before the first. */
+  predictionAccuracyTop3: number | null;
+  /** Share of arrived tasks whose route was ready, so no definition was loaded on their path; null before the first task. */
   prefetchHitRate: number | null;
+  /** Prepared activities and loaded definitions that a task used within `prediction.prefetchWindow`. */
+  prefetchesUsed: number;
+  /** Prepared activities and loaded definitions that no task used within `prediction.prefetchWindow`. */
+  prefetchesUnused: number;
+  /** Unused over settled prefetches; null before the first settles. */
+  unusedPrefetchShare: number | null;
   /** Tasks waiting or running per service, and `(handlers)` for in-process handlers. */
   queueDepths: Record<string, number>;
   /** Circuit breaker per service. */

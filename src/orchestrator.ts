@@ -25,6 +25,8 @@ import { TelemetryRecorder, type CallResult } from './telemetry/recorder.ts';
 import { recordOutcome, TaskTracing } from './telemetry/tracing.ts';
 
 export type { CacheMetrics, MetricsSnapshot, OrchestratorMetrics } from './orchestrator-metrics.ts';
+export type { PredictionStats } from './prediction/service.ts';
+export type { SequenceModelStats } from './prediction/sequence-model.ts';
 export type { ConfigSections, OrchestratorOptions, OrchestratorSettings } from './orchestrator-options.ts';
 
 /** The outcome of routing one task, with whether a failure is worth retrying. */
@@ -403,12 +405,18 @@ export class ServiceOrchestrator {
 
   /**
    * Prepares the activities that an instance of the definition likely
-   * visits (by the counts of this or the previous version, and the graph):
+   * visits, by the counts of this or the previous version and by the graph:
    * their properties are cached, their routes resolved and their services'
-   * connection pools opened. Only activities whose topic is configured count.
-   * `processKey` picks the process in a file with several. Resolves to how
-   * many activities are prepared afterwards; 0 when the definition cannot be
-   * loaded.
+   * connection pools opened. Only activities whose topic is configured
+   * count, and only those an instance visits with at least
+   * `prediction.minProbability`. A definition that cannot be loaded is
+   * logged at warn level, and the promise resolves 0 instead of rejecting.
+   *
+   * @param definitionId - The definition version, e.g. `'Process_A:1:123'`.
+   * @param processKey - The BPMN process id, which picks the process in a
+   * file with several; without it the file's one executable process is taken.
+   * @returns How many of the likely activities are prepared afterwards.
+   * @throws {IllegalStateError} (as a rejection) after {@link close}.
    */
   async prefetchCommonActivities(definitionId: string, processKey?: string): Promise<number> {
     this.#assertOpen('prefetchCommonActivities');

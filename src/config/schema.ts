@@ -403,17 +403,29 @@ const MIN_PREDICTION_BYTES = 16_384;
 /** Next-task prediction, prefetching and preloading; see docs/configuration.md. */
 const prediction = z
   .strictObject({
-    enabled: flag.default(true),
-    minProbability: share(0, 1).default(0.2),
-    maxPrefetches: integer(0, 100).default(3),
-    prefetchWindow: positiveDuration.default(600_000),
-    maxDefinitions: integer(1, 1_000_000).default(1_000),
-    maxBytesPerDefinition: integer(MIN_PREDICTION_BYTES, Number.MAX_SAFE_INTEGER).default(4 * MIB),
-    maxBytes: integer(MIN_PREDICTION_BYTES, Number.MAX_SAFE_INTEGER).default(64 * MIB),
-    maxInstances: integer(1, 10_000_000).default(100_000),
-    preloadInterval: duration.default(1_000),
-    preloadProcessKeys: z.array(processKey, { error: 'a list of process definition keys' }).default([]),
-    shared: z.strictObject({ syncInterval: positiveDuration.default(5_000) }).optional(),
+    enabled: flag.default(true)
+      .meta({ description: 'Whether tasks are counted, predicted and prefetched for. Preloading and prefetchCommonActivities() work either way.' }),
+    minProbability: share(0, 1).default(0.2)
+      .meta({ description: 'Smallest predicted probability, from 0 to 1, for which an activity is prepared or a called process loaded.' }),
+    maxPrefetches: integer(0, 100).default(3).meta({ description: 'Predicted activities prepared after each task, at most.' }),
+    prefetchWindow: positiveDuration.default(600_000)
+      .meta({ description: 'How long a prepared activity or loaded definition waits for a task that needs it before it counts as unused.' }),
+    maxDefinitions: integer(1, 1_000_000).default(1_000)
+      .meta({ description: 'Definitions whose counts are kept at once; it also bounds the process keys watched for new versions.' }),
+    maxBytesPerDefinition: integer(MIN_PREDICTION_BYTES, Number.MAX_SAFE_INTEGER).default(4 * MIB)
+      .meta({ description: "Estimated bytes of one definition's graph, counts and cached predictions; at most maxBytes." }),
+    maxBytes: integer(MIN_PREDICTION_BYTES, Number.MAX_SAFE_INTEGER).default(64 * MIB)
+      .meta({ description: 'Estimated bytes of the whole prediction model.' }),
+    maxInstances: integer(1, 10_000_000).default(100_000)
+      .meta({ description: 'Process instances whose last task is remembered; it also bounds the prefetches waiting for their task.' }),
+    preloadInterval: duration.default(1_000)
+      .meta({ description: "Pause between two listings of the engine's latest definitions, to preload new versions; 0 turns the watch off." }),
+    preloadProcessKeys: z.array(processKey, { error: 'a list of process definition keys' }).default([])
+      .meta({ description: 'Process keys watched for new versions from the start, besides those seen on tasks.' }),
+    shared: z.strictObject({
+      syncInterval: positiveDuration.default(5_000)
+        .meta({ description: 'Pause between two exchanges of counts with Redis.' }),
+    }).optional().meta({ description: 'Shares the counts between replicas through cache.redis, which must be configured.' }),
   })
   // zod runs this check even when a bound failed its own range, so an out-of-range maxBytes is left to that message.
   .refine((value) => value.maxBytes < MIN_PREDICTION_BYTES || value.maxBytesPerDefinition <= value.maxBytes, {
