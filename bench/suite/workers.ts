@@ -77,13 +77,6 @@ export interface WorkerOptions {
 
 export type OrchestratorName = 'ours' | 'naive' | 'bareClient';
 
-export const ORCHESTRATOR_LABELS: Record<OrchestratorName | 'rawLoop', string> = {
-  ours: 'ours (Daemon)',
-  naive: 'naive orchestrator',
-  bareClient: 'bare camunda-external-task-client-js worker',
-  rawLoop: 'raw REST loop (undici, no service call)',
-};
-
 export function createWorker(name: OrchestratorName, options: WorkerOptions): Worker {
   switch (name) {
     case 'ours':
@@ -95,7 +88,7 @@ export function createWorker(name: OrchestratorName, options: WorkerOptions): Wo
   }
 }
 
-/** The service path of an activity, which its `path` property names; the bare client derives it from the activity id. */
+/** Returns the service path of an activity. The BPMN names it in a `path` property; the bare client derives it from the activity id. */
 export function servicePath(activityId: string): string {
   return `/steps/${activityId}`;
 }
@@ -161,7 +154,7 @@ interface ExternalTaskJson {
   variables: Record<string, { value: unknown }>;
 }
 
-/** One HTTP/1.1 exchange on a new connection (no agent), as a naive client makes it. */
+/** Sends one HTTP/1.1 request on a new connection (no agent), as a naive client does, and parses the JSON response. */
 function naiveCall(method: string, url: string, body?: unknown): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
