@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 
 import { loadConfigFile } from './config/load.ts';
 import type { RouterConfig, TopicOptions } from './config/types.ts';
-import { ActivityCaches } from './definitions/activity-cache.ts';
+import { ActivityCaches, type ActivityProperties } from './definitions/activity-cache.ts';
 import type { AdaptiveCacheStats } from './definitions/adaptive-cache.ts';
 import type { DefinitionModel } from './definitions/model.ts';
 import { RedisDefinitionStore, type SharedDefinitionStore } from './definitions/redis-store.ts';
@@ -92,6 +92,8 @@ export class ServiceOrchestrator {
   readonly #ownSource: EngineDefinitionSource | undefined;
   readonly #definitions: DefinitionRepository;
   readonly #activities: ActivityCaches;
+  /** Resolved routes by activity cache entry and topic name. */
+  readonly #routesByActivity = new WeakMap<ActivityProperties, Map<string, Route>>();
   readonly #redis: SharedDefinitionStore | undefined;
   readonly #purgeTimer: NodeJS.Timeout | undefined;
   readonly #dispatcher: Dispatcher;
@@ -345,13 +347,33 @@ export class ServiceOrchestrator {
 
     const routeStarted = performance.now();
     const route = await this.#tracing.inSpan(SPAN.route, {}, async (span) => {
-      const resolved = resolveRoute(this.config, topic, activity.found ? { id: activity.activityId, properties: activity.properties, headers: activity.headers, inputVariables: activity.inputVariables } : undefined);
+      const resolved = this.#resolvedRoute(topic, activity);
       span.setAttribute(ROUTER.routeKind, resolved.kind);
       span.setAttribute(ROUTER.service, serviceOf(resolved));
       return resolved;
     });
     this.#recorder.duration('route', performance.now() - routeStarted);
     return { route, leadsToEnd: activity.leadsToEnd };
+  }
+
+  /**
+   * Resolves the route of a topic and an activity's cached properties. The
+   * configuration is fixed and a cache entry never changes, so the route is
+   * kept beside the entry and lives as long as it does.
+   */
+  #resolvedRoute(topic: TopicOptions, activity: ActivityProperties): Route {
+    let byTopic = this.#routesByActivity.get(activity);
+    const cached = byTopic?.get(topic.topic);
+    if (cached !== undefined) {
+      return cached;
+    }
+    const resolved = resolveRoute(this.config, topic, activity.found ? { id: activity.activityId, properties: activity.properties, headers: activity.headers, inputVariables: activity.inputVariables } : undefined);
+    if (byTopic === undefined) {
+      byTopic = new Map();
+      this.#routesByActivity.set(activity, byTopic);
+    }
+    byTopic.set(topic.topic, resolved);
+    return resolved;
   }
 
   /**
