@@ -3,7 +3,9 @@
  * the Orchestration Cluster API (v2), and the gRPC client for job streaming.
  * Each keeps its own OAuth token.
  */
-import { Camunda8, CamundaRestClient, type Zeebe } from '@camunda8/sdk';
+import { createRequire } from 'node:module';
+
+import type { Camunda8, CamundaRestClient, Zeebe } from '@camunda8/sdk';
 
 import type { EngineOptions } from '../../config/types.ts';
 import type { Logger } from '../../telemetry/logger.ts';
@@ -37,13 +39,23 @@ export interface Camunda8Clients {
  */
 export function createCamunda8Clients(engine: EngineOptions, logger: Logger): Camunda8Clients {
   const configuration = sdkConfiguration(engine, logger);
-  const sdk = new Camunda8(configuration, { defaultCached: true });
-  const rest = new CamundaRestClient({ config: configuration, retry: { limit: 0 } });
+  const { Camunda8: Camunda8Client, CamundaRestClient: RestClient } = loadSdk();
+  const sdk = new Camunda8Client(configuration, { defaultCached: true });
+  const rest = new RestClient({ config: configuration, retry: { limit: 0 } });
   return {
     rest,
     grpc: () => sdk.getZeebeGrpcApiClient(),
     close: () => sdk.closeAllClients(),
   };
+}
+
+/**
+ * Loads the SDK on first use. It is a CommonJS package that takes about
+ * 57 MB of RSS once loaded (Node 24.21), which a daemon serving Camunda 7
+ * should not pay.
+ */
+function loadSdk(): { Camunda8: typeof Camunda8; CamundaRestClient: typeof CamundaRestClient } {
+  return createRequire(import.meta.url)('@camunda8/sdk') as { Camunda8: typeof Camunda8; CamundaRestClient: typeof CamundaRestClient };
 }
 
 /** Translates the daemon's engine options to the SDK's configuration keys. */
