@@ -24,6 +24,8 @@ export interface BasicAuthCredentials {
 export interface EngineRequestOptions {
   /** Credentials sent as an `Authorization: Basic` header. */
   auth?: BasicAuthCredentials;
+  /** OAuth 2.0 access token sent as an `Authorization: Bearer` header, in place of `auth`. */
+  token?: string;
   /** Deadline of one request, in milliseconds. @default 30_000 */
   timeoutMs?: number;
 }
@@ -34,6 +36,8 @@ export type BpmnResource = string | { name: string; xml: string };
 export interface DeployOptions extends EngineRequestOptions {
   /** @default 'bpmn-task-router' */
   deploymentName?: string;
+  /** Tenant that owns the deployment and its definitions; without one they belong to no tenant. */
+  tenantId?: string;
 }
 
 /** A process definition as the engine returns it. */
@@ -58,7 +62,11 @@ export interface TypedVariableValue {
 export interface StartProcessOptions extends EngineRequestOptions {
   /** Plain values, converted by {@link toVariableValues}. */
   variables?: Record<string, unknown>;
+  /** Variables already in the engine's typed form (Xml, Object, File, Short), sent as they are. */
+  typedVariables?: Record<string, TypedVariableValue>;
   businessKey?: string;
+  /** Starts the latest definition of this tenant; required when several tenants deployed the key. */
+  tenantId?: string;
 }
 
 /** A process instance as the start call returns it. */
@@ -162,6 +170,9 @@ export async function deployBpmn(
   form.append('deployment-source', 'bpmn-task-router');
   form.append('deploy-changed-only', 'false');
   form.append('enable-duplicate-filtering', 'false');
+  if (options.tenantId !== undefined) {
+    form.append('tenant-id', options.tenantId);
+  }
   for (const resource of resources) {
     const { name, xml } = typeof resource === 'string'
       ? { name: basename(resource), xml: await readFile(resource) }
@@ -175,17 +186,18 @@ export async function deployBpmn(
   return Object.values(body.deployedProcessDefinitions ?? {});
 }
 
-/** Starts the latest version of the process definition with key `processKey`. */
+/** Starts the latest version of the process definition with key `processKey`, of `options.tenantId` when given. */
 export async function startProcessInstance(
   baseUrl: string,
   processKey: string,
   options: StartProcessOptions = {},
 ): Promise<ProcessInstance> {
   const payload = {
-    variables: toVariableValues(options.variables ?? {}),
+    variables: { ...toVariableValues(options.variables ?? {}), ...options.typedVariables },
     ...(options.businessKey === undefined ? {} : { businessKey: options.businessKey }),
   };
-  const path = `/process-definition/key/${encodeURIComponent(processKey)}/start`;
+  const tenant = options.tenantId === undefined ? '' : `/tenant-id/${encodeURIComponent(options.tenantId)}`;
+  const path = `/process-definition/key/${encodeURIComponent(processKey)}${tenant}/start`;
   return (await callEngine(baseUrl, 'POST', path, options, payload)) as ProcessInstance;
 }
 
@@ -364,7 +376,9 @@ async function callEngine(
 ): Promise<unknown> {
   const url = `${baseUrl.replace(/\/+$/, '')}${path}`;
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (options.auth !== undefined) {
+  if (options.token !== undefined) {
+    headers.authorization = `Bearer ${options.token}`;
+  } else if (options.auth !== undefined) {
     const token = Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64');
     headers.authorization = `Basic ${token}`;
   }

@@ -12,7 +12,8 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { EngineStartError, IllegalStateError } from '../errors.ts';
-import { getEngineVersion, type BasicAuthCredentials } from './engine-rest.ts';
+import { getEngineVersion, type BasicAuthCredentials, type EngineRequestOptions } from './engine-rest.ts';
+import { signJwt } from './jwt.ts';
 
 export type { BasicAuthCredentials } from './engine-rest.ts';
 
@@ -37,6 +38,12 @@ export interface OperatonOptions {
    */
   basicAuth?: BasicAuthCredentials;
   /**
+   * Protects the REST API with OAuth 2.0 bearer tokens: JWTs signed with
+   * HS256 and `jwtSecret` (at least 32 characters), whose `aud` claim must
+   * name `audience` when one is given. Excludes `basicAuth`.
+   */
+  oauth?: OAuthEngineOptions;
+  /**
    * Engine log (its stdout and stderr), appended to across restarts.
    * @default a new engine.log under $OPERATON_ENGINE_DIR/runs/ (.tmp/engine/runs/ in the repository)
    */
@@ -45,6 +52,12 @@ export interface OperatonOptions {
   startTimeoutMs?: number;
   /** Time between SIGTERM and SIGKILL when stopping, in ms. @default 20_000 */
   stopGraceMs?: number;
+}
+
+/** The bearer-token check of the bundled engine. */
+export interface OAuthEngineOptions {
+  jwtSecret: string;
+  audience?: string;
 }
 
 /** A running engine started by {@link startOperaton}. */
@@ -56,6 +69,13 @@ export interface OperatonProcess {
   readonly pid: number;
   readonly logFile: string;
   readonly basicAuth: BasicAuthCredentials | undefined;
+  readonly oauth: OAuthEngineOptions | undefined;
+  /**
+   * Returns the credentials the engine requires, for the functions of
+   * engine-rest.ts: its basic-auth user, or a bearer token signed with its
+   * JWT secret that is valid for five minutes.
+   */
+  credentials(): Pick<EngineRequestOptions, 'auth' | 'token'>;
   /** Sends SIGTERM, then SIGKILL after the grace period. Safe to call twice. */
   stop(): Promise<void>;
   /** Stops the engine and starts it again on the same port and database. */
@@ -73,11 +93,16 @@ const RUN_FOLDER_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 const READY_POLL_INTERVAL_MS = 100;
 const KILL_WAIT_MS = 10_000;
 const LOG_TAIL_LINES = 40;
+/** Shortest JWT secret the engine accepts: HS256 keys should have at least 256 bits. */
+const MIN_JWT_SECRET_BYTES = 32;
+/** Lifetime of the tokens that {@link OperatonProcess.credentials} signs. */
+const LAUNCHER_TOKEN_SECONDS = 300;
 
 interface CompiledOptions {
   port: number;
   database: OperatonDatabase;
   basicAuth: BasicAuthCredentials | undefined;
+  oauth: OAuthEngineOptions | undefined;
   logFile: string | undefined;
   startTimeoutMs: number;
   stopGraceMs: number;
@@ -129,11 +154,19 @@ function compileOptions(options: OperatonOptions): CompiledOptions {
   if (basicAuth !== undefined && (basicAuth.username === '' || basicAuth.password === '' || basicAuth.username.includes(':'))) {
     throw new TypeError('options.basicAuth needs a non-empty username without ":" and a non-empty password');
   }
+  const oauth = options.oauth;
+  if (oauth !== undefined && Buffer.byteLength(oauth.jwtSecret, 'utf8') < MIN_JWT_SECRET_BYTES) {
+    throw new TypeError(`options.oauth.jwtSecret has ${Buffer.byteLength(oauth.jwtSecret, 'utf8')} bytes; HS256 needs at least ${MIN_JWT_SECRET_BYTES}`);
+  }
+  if (oauth !== undefined && basicAuth !== undefined) {
+    throw new TypeError('options.oauth and options.basicAuth exclude each other; pass one of them');
+  }
 
   return Object.freeze({
     port,
     database: typeof database === 'object' ? { file: resolve(database.file) } : database,
     basicAuth: basicAuth === undefined ? undefined : { ...basicAuth },
+    oauth: oauth === undefined ? undefined : { ...oauth },
     logFile: options.logFile === undefined ? undefined : resolve(options.logFile),
     startTimeoutMs: positive('startTimeoutMs', options.startTimeoutMs ?? 120_000),
     stopGraceMs: positive('stopGraceMs', options.stopGraceMs ?? 20_000),
@@ -198,6 +231,7 @@ async function pruneRunFolders(runsDir: string): Promise<void> {
 class OperatonEngine implements OperatonProcess {
   readonly logFile: string;
   readonly basicAuth: BasicAuthCredentials | undefined;
+  readonly oauth: OAuthEngineOptions | undefined;
 
   readonly #options: CompiledOptions;
   readonly #portFile: string;
@@ -215,6 +249,15 @@ class OperatonEngine implements OperatonProcess {
     this.#pidFile = join(runDir, 'engine.pid');
     this.logFile = logFile;
     this.basicAuth = options.basicAuth;
+    this.oauth = options.oauth;
+  }
+
+  credentials(): Pick<EngineRequestOptions, 'auth' | 'token'> {
+    if (this.oauth === undefined) {
+      return { auth: this.basicAuth };
+    }
+    const now = Math.floor(Date.now() / 1000);
+    return { token: signJwt(this.oauth.jwtSecret, { sub: 'engine-launcher', aud: this.oauth.audience, iat: now, exp: now + LAUNCHER_TOKEN_SECONDS }) };
   }
 
   get port(): number {
@@ -276,6 +319,13 @@ class OperatonEngine implements OperatonProcess {
       env.OPERATON_BPM_ADMINUSER_PASSWORD = this.basicAuth.password;
       appArgs.push('--engine.basic-auth=true');
     }
+    if (this.oauth !== undefined) {
+      env.ENGINE_OAUTH_JWTSECRET = this.oauth.jwtSecret;
+      appArgs.push('--engine.oauth.enabled=true');
+      if (this.oauth.audience !== undefined) {
+        appArgs.push(`--engine.oauth.audience=${this.oauth.audience}`);
+      }
+    }
 
     // The build records the class data sharing archive; without it java starts normally, only slower.
     const jvmArgs = [`@${jvmOptionsFile}`, ...(existsSync(cdsArchive) ? [`-XX:SharedArchiveFile=${cdsArchive}`] : [])];
@@ -334,7 +384,7 @@ class OperatonEngine implements OperatonProcess {
       if (port !== undefined) {
         this.#port = port;
         try {
-          await getEngineVersion(this.restUrl, { auth: this.basicAuth, timeoutMs: 5_000 });
+          await getEngineVersion(this.restUrl, { ...this.credentials(), timeoutMs: 5_000 });
           return;
         } catch (error) {
           lastError = error;
