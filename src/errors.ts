@@ -119,10 +119,28 @@ export class RouteError extends RouterError {
 /** Raised by the engine adapter when an engine REST call fails. */
 export class EngineRequestError extends RouterError {
   readonly status: number | undefined;
+  /** The `type` of the engine's JSON error body, e.g. `OptimisticLockingException`, when it sent one. */
+  readonly engineErrorType: string | undefined;
 
-  constructor(message: string, status?: number, options?: ErrorOptions) {
+  constructor(message: string, status?: number, options?: ErrorOptions & { engineErrorType?: string }) {
     super('ERR_ENGINE_REQUEST', message, options);
     this.status = status;
+    this.engineErrorType = options?.engineErrorType;
+  }
+}
+
+/**
+ * Raised when a variable cannot be converted between a plain value and an
+ * engine type. That is a value that does not fit the type its route
+ * declared, a number JSON cannot carry, or an engine value that cannot be
+ * read, such as a `Json` variable that is not valid JSON.
+ */
+export class VariableTypeError extends RouterError {
+  readonly variable: string;
+
+  constructor(variable: string, message: string, options?: ErrorOptions) {
+    super('ERR_VARIABLE_TYPE', message, options);
+    this.variable = variable;
   }
 }
 

@@ -10,6 +10,7 @@ import { DefinitionRepository } from './definitions/repository.ts';
 import { Dispatcher } from './dispatch/dispatcher.ts';
 import { fromExternalTask, isExternalTask, type ExternalTaskJson } from './engine/camunda7/task.ts';
 import { createDefinitionSource, type EngineDefinitionSource } from './engine/create.ts';
+import { withDeclaredTypes } from './engine/typed-variable.ts';
 import type { Task, TaskOutcome, Variables } from './engine/types.ts';
 import { BpmnParseError, DefinitionParseError, IllegalStateError, MetricsDisabledError, RouterError } from './errors.ts';
 import type { MetricsSnapshot } from './orchestrator-metrics.ts';
@@ -17,6 +18,7 @@ import { resolveOrchestratorOptions, type OrchestratorOptions, type Orchestrator
 import { createPredictionService } from './prediction/orchestrator-target.ts';
 import type { PredictionService } from './prediction/service.ts';
 import { resolveRoute, type Route } from './routing/route.ts';
+import { TopicTable } from './routing/topic-table.ts';
 import type { Logger } from './telemetry/logger.ts';
 import type { OutcomeKind } from './telemetry/metrics.ts';
 import { BPMN, ROUTER, SPAN } from './telemetry/names.ts';
@@ -48,7 +50,14 @@ export interface RouteTaskOptions {
 }
 
 /** Events of the daemon counted under `orchestratorMetrics`. */
-export type DaemonEvent = 'lockExtensions' | 'lockExtensionFailures' | 'lateResultsDropped' | 'tasksUnlocked' | 'fetchPauses';
+export type DaemonEvent =
+  | 'lockExtensions'
+  | 'lockExtensionFailures'
+  | 'lateResultsDropped'
+  | 'tasksUnlocked'
+  | 'fetchPauses'
+  | 'outcomeConflicts'
+  | 'outcomeReportsAbandoned';
 
 /**
  * Names of the caches accepted by {@link ServiceOrchestrator.clearCacheItem}:
@@ -93,13 +102,13 @@ export class ServiceOrchestrator {
   readonly #definitions: DefinitionRepository;
   readonly #activities: ActivityCaches;
   /** Resolved routes by activity cache entry and topic name. */
-  readonly #routesByActivity = new WeakMap<ActivityProperties, Map<string, Route>>();
+  readonly #routesByActivity = new WeakMap<ActivityProperties, Map<TopicOptions, Route>>();
   readonly #redis: SharedDefinitionStore | undefined;
   readonly #purgeTimer: NodeJS.Timeout | undefined;
   readonly #dispatcher: Dispatcher;
   readonly #recorder: TelemetryRecorder;
   readonly #tracing: TaskTracing;
-  readonly #topics: ReadonlyMap<string, TopicOptions>;
+  readonly #topics: TopicTable;
   readonly #metricsEnabled: boolean;
   /** Telemetry the orchestrator built from the configuration and shuts down in {@link close}. */
   readonly #ownTelemetry: Telemetry | undefined;
@@ -161,7 +170,7 @@ export class ServiceOrchestrator {
       queueDepths: () => this.#dispatcher.queueDepths(),
       breakerStates: () => Object.fromEntries(Object.entries(this.#dispatcher.stats().breakers).map(([service, breaker]) => [service, breaker.state])),
     });
-    this.#topics = new Map(this.config.topics.map((topic) => [topic.topic, topic]));
+    this.#topics = new TopicTable(this.config.topics);
     this.#prediction = createPredictionService({
       config: this.config,
       definitions: this.#definitions,
@@ -318,6 +327,9 @@ export class ServiceOrchestrator {
     }
     this.#recorder.duration('dispatch', performance.now() - started);
     this.#recorder.taskFinished(outcome.kind as OutcomeKind, task, serviceOf(route));
+    if (outcome.kind === 'complete' || outcome.kind === 'bpmnError') {
+      return { ...outcome, variables: withDeclaredTypes(outcome.variables, route.variableTypes), route };
+    }
     return { ...outcome, retryable: outcome.kind === 'failure' ? true : undefined, route };
   }
 
@@ -335,15 +347,8 @@ export class ServiceOrchestrator {
   }
 
   async #resolve(task: Task): Promise<ResolvedRoute> {
-    const topic = this.#topics.get(task.topic);
-    if (topic === undefined) {
-      throw new RouterError('ERR_UNKNOWN_TOPIC', `topic "${task.topic}" is not configured; add it under topics:`);
-    }
-
-    const started = performance.now();
-    const lookup = { [BPMN.processDefinitionId]: task.processDefinitionId, [BPMN.activityId]: task.activityId };
-    const activity = await this.#tracing.inSpan(SPAN.definitionLookup, { attributes: lookup }, () => this.#activities.activityProperties(task.processDefinitionId, task.activityId));
-    this.#recorder.duration('definition', performance.now() - started);
+    const topic = this.#topics.entryFor(task);
+    const activity = task.activityProperties === undefined ? await this.#lookUpActivity(task) : fetchedActivity(task, task.activityProperties);
 
     const routeStarted = performance.now();
     const route = await this.#tracing.inSpan(SPAN.route, {}, async (span) => {
@@ -363,7 +368,7 @@ export class ServiceOrchestrator {
    */
   #resolvedRoute(topic: TopicOptions, activity: ActivityProperties): Route {
     let byTopic = this.#routesByActivity.get(activity);
-    const cached = byTopic?.get(topic.topic);
+    const cached = byTopic?.get(topic);
     if (cached !== undefined) {
       return cached;
     }
@@ -372,8 +377,17 @@ export class ServiceOrchestrator {
       byTopic = new Map();
       this.#routesByActivity.set(activity, byTopic);
     }
-    byTopic.set(topic.topic, resolved);
+    byTopic.set(topic, resolved);
     return resolved;
+  }
+
+  /** Reads the activity's properties from the definition, through the caches. */
+  async #lookUpActivity(task: Task): Promise<ActivityProperties> {
+    const started = performance.now();
+    const lookup = { [BPMN.processDefinitionId]: task.processDefinitionId, [BPMN.activityId]: task.activityId };
+    const activity = await this.#tracing.inSpan(SPAN.definitionLookup, { attributes: lookup }, () => this.#activities.activityProperties(task.processDefinitionId, task.activityId));
+    this.#recorder.duration('definition', performance.now() - started);
+    return activity;
   }
 
   /**
@@ -389,15 +403,16 @@ export class ServiceOrchestrator {
   }
 
   /**
-   * Returns the latest version of a process key. The key's definition id is
-   * remembered for `cache.definitions.latestVersionTtl` (reads do not extend
-   * it), so a newly deployed version is used within that time.
+   * Returns the latest version of a process key, of `tenantId` or of no
+   * tenant. The key's definition id is remembered per tenant for
+   * `cache.definitions.latestVersionTtl` (reads do not extend it), so a
+   * newly deployed version is used within that time.
    *
    * @throws as {@link definition} does.
    */
-  async latestDefinition(processKey: string): Promise<DefinitionModel> {
+  async latestDefinition(processKey: string, tenantId?: string): Promise<DefinitionModel> {
     this.#assertOpen('latestDefinition');
-    return this.#definitions.latest(processKey);
+    return this.#definitions.latest(processKey, tenantId);
   }
 
   /**
@@ -654,6 +669,18 @@ export class ServiceOrchestrator {
 interface ResolvedRoute {
   route: Route;
   leadsToEnd: boolean;
+}
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+const NO_INPUTS: readonly string[] = Object.freeze([]);
+
+/**
+ * Describes the activity from the properties the engine sent with the task.
+ * Whether it leads to an end event is not known without the definition, so
+ * completions of such tasks are not counted as ended process instances.
+ */
+function fetchedActivity(task: Task, properties: Readonly<Record<string, string>>): ActivityProperties {
+  return { activityId: task.activityId, found: true, properties, headers: NO_HEADERS, inputVariables: NO_INPUTS, leadsToEnd: false };
 }
 
 /** The service a route goes to, `(handler)` for an in-process handler. */

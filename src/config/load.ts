@@ -5,10 +5,12 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 
+import { parseDeclaredType, type DeclaredType } from '../engine/typed-variable.ts';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { substituteEnv } from './env.ts';
 import { configSchema, type ValidatedConfig } from './schema.ts';
 import { readServiceTls } from './tls.ts';
+import { describeSelection, selectorsOverlap } from './topic-selectors.ts';
 import type {
   BpmnErrorMapping,
   BreakerOptions,
@@ -26,6 +28,9 @@ import type {
 type KeyPath = readonly (string | number | symbol)[];
 
 /** Keys whose values, and everything below them, never appear in error messages (compared in lower case). */
+/** Token audience of Camunda 8 SaaS and Self-Managed Identity, used when a camunda8 engine's OAuth settings name none. */
+const CAMUNDA8_TOKEN_AUDIENCE = 'zeebe.camunda.io';
+
 const SECRET_KEYS = new Set(['password', 'token', 'secret', 'clientsecret', 'authorization', 'auth', 'headers', 'apikey', 'api-key', 'x-api-key']);
 
 /** Loads, validates and compiles a configuration file; throws {@link ConfigError} listing every problem. */
@@ -134,18 +139,18 @@ function compile(
     }));
   }
 
-  const seenTopics = new Map<string, number>();
+  const seenTopics = new Map<string, number[]>();
   const topics: TopicOptions[] = config.topics.map((topic, index) => {
-    const earlier = seenTopics.get(topic.topic);
+    const earlier = (seenTopics.get(topic.topic) ?? []).find((other) => selectorsOverlap(selectorsOf(config.topics[other]), selectorsOf(topic)));
     if (earlier !== undefined) {
       issues.push({
         path: `topics[${index}].topic`,
         received: JSON.stringify(topic.topic),
-        expected: `a topic not listed before (topics[${earlier}] has it already); merge the two entries`,
+        expected: `a topic not listed before for the same tasks (topics[${earlier}] has it already, for ${describeSelection(selectorsOf(config.topics[earlier]))}); merge the two entries, or give them disjoint tenantIds or processDefinitionKeys`,
         ...locate(['topics', index, 'topic']),
       });
     }
-    seenTopics.set(topic.topic, index);
+    seenTopics.set(topic.topic, [...(seenTopics.get(topic.topic) ?? []), index]);
 
     if (topic.service !== undefined && !services.has(topic.service)) {
       issues.push({
@@ -154,6 +159,10 @@ function compile(
         expected: `a service declared under services (${[...services.keys()].join(', ') || 'none declared'})`,
         ...locate(['topics', index, 'service']),
       });
+    }
+
+    if (config.engine.type !== 'camunda7') {
+      issues.push(...camunda7OnlyKeys(topic, index, config.engine.type, locate));
     }
 
     let handler: string | undefined;
@@ -182,10 +191,15 @@ function compile(
       path: topic.path,
       method: topic.method,
       variables: topic.variables === undefined ? undefined : Object.freeze([...topic.variables]),
+      localVariables: topic.localVariables,
       resultVariable: topic.resultVariable,
+      variableTypes: compileVariableTypes(topic.variableTypes),
       errors,
       handler,
       lockDurationMs: topic.lockDuration ?? config.engine.lockDuration,
+      ...selectorsOf(topic),
+      processDefinitionVersionTag: topic.processDefinitionVersionTag,
+      businessKey: topic.businessKey,
     });
   });
 
@@ -208,7 +222,9 @@ function compile(
     engine: Object.freeze({
       type: engine.type,
       baseUrl: engine.baseUrl.replace(/\/+$/, ''),
-      auth: engine.auth === undefined ? undefined : Object.freeze(engine.auth.type === 'oauth' ? { ...engine.auth, scope: engine.auth.scope } : { ...engine.auth }),
+      auth: engine.auth === undefined ? undefined : Object.freeze(engine.auth.type === 'oauth'
+        ? { ...engine.auth, scope: engine.auth.scope, audience: engine.auth.audience ?? (engine.type === 'camunda8' ? CAMUNDA8_TOKEN_AUDIENCE : undefined) }
+        : { ...engine.auth }),
       tenantIds: engine.tenantIds === undefined ? undefined : Object.freeze([...engine.tenantIds]),
       streaming: engine.streaming === undefined ? undefined : Object.freeze({ grpcAddress: engine.streaming.grpcAddress }),
       workerId: engine.workerId ?? `${hostname()}-${process.pid}`,
@@ -218,6 +234,7 @@ function compile(
       pollIntervalMs: engine.pollInterval,
       requestTimeoutMs: engine.requestTimeout,
       extendLockAt: engine.extendLockAt,
+      includeExtensionProperties: engine.includeExtensionProperties,
       failure: Object.freeze({
         retries: engine.failure.retries,
         retryTimeoutMs: engine.failure.retryTimeout,
@@ -234,6 +251,45 @@ function compile(
     logging: Object.freeze({ level: config.logging.level }),
     shutdown: Object.freeze({ gracePeriodMs: config.shutdown.gracePeriod }),
   });
+}
+
+type TopicInput = ValidatedConfig['topics'][number];
+
+/** Topic keys that only the Camunda 7 adapter reads, with the value that means "not used". */
+const CAMUNDA7_TOPIC_KEYS = ['localVariables', 'variableTypes', 'tenantIds', 'withoutTenantId', 'processDefinitionKeys', 'processDefinitionVersionTag', 'businessKey'] as const;
+
+/** Lists a topic's Camunda 7 keys that are set while another engine type is configured. */
+function camunda7OnlyKeys(topic: TopicInput, index: number, engineType: string, locate: (path: KeyPath) => { line?: number; column?: number }): ConfigIssue[] {
+  const unused = (value: unknown) => value === undefined || value === false || (typeof value === 'object' && value !== null && Object.keys(value).length === 0);
+  return CAMUNDA7_TOPIC_KEYS
+    .filter((key) => !unused(topic[key]))
+    .map((key) => ({
+      path: `topics[${index}].${key}`,
+      received: JSON.stringify(topic[key]),
+      expected: `no ${key} for ${engineType}; it needs engine.type: camunda7`,
+      ...locate(['topics', index, key]),
+    }));
+}
+
+/** Copies the tenant and process definition filters of a topic entry, which decide the tasks it serves. */
+function selectorsOf(topic: TopicInput | undefined): Pick<TopicOptions, 'tenantIds' | 'withoutTenantId' | 'processDefinitionKeys'> {
+  return {
+    tenantIds: topic?.tenantIds === undefined ? undefined : Object.freeze([...topic.tenantIds]),
+    withoutTenantId: topic?.withoutTenantId ?? false,
+    processDefinitionKeys: topic?.processDefinitionKeys === undefined ? undefined : Object.freeze([...topic.processDefinitionKeys]),
+  };
+}
+
+/** Parses the declared types; the schema has checked each one already. */
+function compileVariableTypes(types: Record<string, string>): ReadonlyMap<string, DeclaredType> {
+  const compiled = new Map<string, DeclaredType>();
+  for (const [name, text] of Object.entries(types)) {
+    const declared = parseDeclaredType(text);
+    if (declared !== undefined) {
+      compiled.set(name, declared);
+    }
+  }
+  return compiled;
 }
 
 const DEFAULT_RETRY: RetryOptions = Object.freeze({ maxAttempts: 3, initialDelayMs: 200, maxDelayMs: 5_000 });

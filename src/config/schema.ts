@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 
+import { DECLARED_TYPE_HINT, parseDeclaredType } from '../engine/typed-variable.ts';
 import { unsafePathReason } from '../routing/path-safety.ts';
 import { parseDuration } from './duration.ts';
 
@@ -74,6 +75,14 @@ const auth = z.discriminatedUnion('type', [basicAuth, bearerAuth], {
   error: 'an object with type: basic (username, password) or type: bearer (token)',
 });
 
+/** A boolean; the strings `true` and `false` are accepted because `${VAR}` substitution yields strings. */
+const flag = z.preprocess((value) => {
+  if (value === 'true' || value === 'false') {
+    return value === 'true';
+  }
+  return value;
+}, z.boolean({ error: 'true or false' }));
+
 /** A fraction such as 0.5; numeric strings are accepted because `${VAR}` substitution yields strings. */
 function share(min: number, max: number) {
   const hint = `a number from ${min} to ${max}`;
@@ -83,16 +92,18 @@ function share(min: number, max: number) {
   );
 }
 
-/** OAuth 2.0 client credentials, as Camunda 8 SaaS and Identity issue them. */
+/** OAuth 2.0 client credentials, as Camunda 8 SaaS and Identity issue them, or any identity provider in front of Camunda 7. */
 const oauthAuth = z.strictObject({
-  type: z.literal('oauth', { error: 'oauth (client credentials with clientId, clientSecret, tokenUrl)' }).meta({ description: 'OAuth 2.0 client credentials (camunda8 only).' }),
+  type: z.literal('oauth', { error: 'oauth (client credentials with clientId, clientSecret, tokenUrl)' }).meta({ description: 'OAuth 2.0 client credentials.' }),
   clientId: z.string({ error: 'a client id' }).min(1, { error: 'a non-empty client id' }).meta({ description: 'Client id.' }),
   clientSecret: z.string({ error: 'a client secret (use ${ENV_VAR} to keep it out of the file)' }).min(1, { error: 'a non-empty client secret' })
     .meta({ description: 'Client secret; write ${ENV_VAR} to keep it out of the file.' }),
   tokenUrl: httpUrl.meta({ description: 'Token endpoint, such as https://login.cloud.camunda.io/oauth/token.' }),
-  audience: z.string({ error: 'a token audience' }).min(1, { error: 'a non-empty token audience' }).default('zeebe.camunda.io')
-    .meta({ description: 'Audience of the token.' }),
+  audience: z.string({ error: 'a token audience' }).min(1, { error: 'a non-empty token audience' }).optional()
+    .meta({ description: 'Audience of the token. Default: zeebe.camunda.io for camunda8, none for camunda7.' }),
   scope: z.string({ error: 'an OAuth scope' }).min(1, { error: 'a non-empty OAuth scope' }).optional().meta({ description: 'Scope of the token, when the identity provider needs one.' }),
+  clientAuthentication: z.enum(['basic', 'body'], { error: 'basic (HTTP basic auth at the token endpoint) or body (client_id and client_secret in the form)' }).default('basic')
+    .meta({ description: 'camunda7: how the daemon authenticates at the token endpoint, with HTTP basic auth or with client_id and client_secret in the form.' }),
 });
 
 const grpcAddress = z
@@ -106,8 +117,8 @@ const engine = z.strictObject({
     .meta({ description: 'Engine kind: camunda7 (Camunda 7 and Operaton share the same external-task REST API) or camunda8 (job workers over the REST API v2).' }),
   baseUrl: httpUrl.meta({ description: 'REST base URL of the engine, such as http://127.0.0.1:8080/engine-rest; for camunda8 the REST address without /v2, such as http://127.0.0.1:8080.' }),
   auth: z.discriminatedUnion('type', [basicAuth, oauthAuth], {
-    error: 'an object with type: basic (username, password) or, for camunda8, type: oauth (clientId, clientSecret, tokenUrl)',
-  }).optional().meta({ description: 'HTTP basic auth for an engine that requires it: { type: basic, username, password }; for camunda8 also OAuth client credentials: { type: oauth, clientId, clientSecret, tokenUrl }.' }),
+    error: 'an object with type: basic (username, password) or type: oauth (clientId, clientSecret, tokenUrl)',
+  }).optional().meta({ description: 'Engine authentication: HTTP basic auth { type: basic, username, password }, or OAuth 2.0 client credentials { type: oauth, clientId, clientSecret, tokenUrl }.' }),
   tenantIds: z.array(z.string({ error: 'a tenant id' }).min(1, { error: 'a non-empty tenant id' }), { error: 'a list of tenant ids' })
     .min(1, { error: 'at least one tenant id' })
     .optional()
@@ -122,6 +133,8 @@ const engine = z.strictObject({
   pollInterval: duration.default(300).meta({ description: 'Pause between fetches when long polling is off and a fetch returned fewer than maxTasks.' }),
   requestTimeout: positiveDuration.default(30_000).meta({ description: 'Timeout of the daemon\'s own engine requests: definition XML, complete, failure, lock extension, unlock.' }),
   extendLockAt: share(0.1, 0.9).default(0.5).meta({ description: 'Share of the lock duration after which a task still running has its lock extended by a full lock duration.' }),
+  includeExtensionProperties: flag.default(false)
+    .meta({ description: 'camunda7 only: fetch each task with its activity\'s extension properties and route from them, without reading the definition XML.' }),
   failure: z
     .strictObject({
       retries: integer(0, 100).default(3).meta({ description: 'Attempts a task gets before the engine raises an incident.' }),
@@ -134,15 +147,18 @@ const engine = z.strictObject({
   .superRefine(checkEngineType);
 
 /** Rejects the keys that only one engine type understands, naming the type that needs them. */
-function checkEngineType(engine: { type: string; baseUrl: string; auth?: { type: string }; tenantIds?: unknown; streaming?: unknown }, context: z.RefinementCtx): void {
+function checkEngineType(
+  engine: { type: string; baseUrl: string; auth?: { type: string }; tenantIds?: unknown; streaming?: unknown; includeExtensionProperties: boolean },
+  context: z.RefinementCtx,
+): void {
   if (engine.type === 'camunda8') {
     if (/\/v2\/?$/.test(engine.baseUrl)) {
       context.addIssue({ code: 'custom', path: ['baseUrl'], message: 'the REST address without /v2, such as http://127.0.0.1:8080; the adapter appends /v2' });
     }
+    if (engine.includeExtensionProperties) {
+      context.addIssue({ code: 'custom', path: ['includeExtensionProperties'], message: 'false; it needs engine.type: camunda7' });
+    }
     return;
-  }
-  if (engine.auth?.type === 'oauth') {
-    context.addIssue({ code: 'custom', path: ['auth', 'type'], message: 'basic; OAuth client credentials need engine.type: camunda8' });
   }
   for (const key of ['tenantIds', 'streaming'] as const) {
     if (engine[key] !== undefined) {
@@ -215,6 +231,19 @@ const errorMapping = z.union(
   { error: 'a BPMN error code, or { code, message }' },
 );
 
+/** Builds the schema of a non-empty list of non-empty strings, such as tenant ids. */
+function stringList(what: string) {
+  return z
+    .array(z.string({ error: what }).min(1, { error: `a non-empty ${what}` }), { error: `a list of ${what}s` })
+    .min(1, { error: `at least one ${what}` });
+}
+
+const variableTypes = z.record(
+  z.string().min(1, { error: 'a variable name' }),
+  z.string({ error: DECLARED_TYPE_HINT }).refine((value) => parseDeclaredType(value) !== undefined, { error: DECLARED_TYPE_HINT }),
+  { error: 'a mapping of variable names to engine types, such as { dueDate: Date, order: Object }' },
+);
+
 const statusKey = z.string().regex(/^[1-5]\d\d$/, { error: 'an HTTP status code from 100 to 599' });
 
 const topic = z
@@ -223,14 +252,27 @@ const topic = z
     service: name.optional().meta({ description: 'Default service of the topic\'s tasks. An activity may name another with its service property.' }),
     path: routePath.optional().meta({ description: 'Path appended to the service\'s base URL. Default: /.' }),
     method: method.default('POST').meta({ description: 'HTTP method. GET and DELETE send no body.' }),
-    variables: z.array(z.string({ error: 'a variable name' }), { error: 'a list of variable names' }).optional().meta({ description: 'Names of the process variables sent to the service. Default: all variables.' }),
+    variables: z.array(z.string({ error: 'a variable name' }), { error: 'a list of variable names' }).optional().meta({ description: 'Names of the process variables fetched with each task and sent to the service. Default: all variables.' }),
+    localVariables: flag.default(false).meta({ description: 'camunda7: fetch only the variables local to the task\'s execution.' }),
     resultVariable: z.string({ error: 'a variable name' }).min(1).optional().meta({ description: 'Process variable that receives the whole response body.' }),
+    variableTypes: variableTypes.default({}).meta({ description: 'camunda7: engine types of result variables by name, such as { dueDate: Date, order: Object }.' }),
     errors: z.record(statusKey, errorMapping).default({}).meta({ description: 'HTTP status to BPMN error: 409: OUT_OF_STOCK, or 409: { code: OUT_OF_STOCK, message: ... }.' }),
     handler: z.string({ error: 'the path of a handler module, e.g. workers/audit-log.ts' }).min(1).optional().meta({ description: 'In-process handler module instead of a service; a relative path resolves against the configuration file\'s folder.' }),
     lockDuration: positiveDuration.optional().meta({ description: 'Lock duration of this topic\'s tasks. Default: engine.lockDuration.' }),
+    tenantIds: stringList('tenant id').optional().meta({ description: 'camunda7: fetch only tasks of these tenants.' }),
+    withoutTenantId: flag.default(false).meta({ description: 'camunda7: fetch only tasks that belong to no tenant.' }),
+    processDefinitionKeys: stringList('process definition key').optional().meta({ description: 'camunda7: fetch only tasks of these process definition keys.' }),
+    processDefinitionVersionTag: z.string({ error: 'a version tag' }).min(1, { error: 'a non-empty version tag' }).optional()
+      .meta({ description: 'camunda7: fetch only tasks whose process definition has this version tag.' }),
+    businessKey: z.string({ error: 'a business key' }).min(1, { error: 'a non-empty business key' }).optional()
+      .meta({ description: 'camunda7: fetch only tasks of process instances with this business key.' }),
   }, { error: 'a topic entry such as { topic: reserve-stock, service: inventory }' })
   .refine((value) => !(value.service !== undefined && value.handler !== undefined), {
     error: 'either service or handler, not both',
+  })
+  .refine((value) => !(value.tenantIds !== undefined && value.withoutTenantId), {
+    error: 'either tenantIds or withoutTenantId: true, not both; the engine cannot fetch both in one topic, so add a second entry of the topic',
+    path: ['withoutTenantId'],
   })
   .meta({ not: { required: ['service', 'handler'] } });
 
@@ -383,14 +425,6 @@ const telemetry = z
     }).prefault({}).meta({ description: 'Thresholds of the /healthz probe.' }),
   })
   .prefault({});
-
-/** A boolean; the strings `true` and `false` are accepted because `${VAR}` substitution yields strings. */
-const flag = z.preprocess((value) => {
-  if (value === 'true' || value === 'false') {
-    return value === 'true';
-  }
-  return value;
-}, z.boolean({ error: 'true or false' }));
 
 /** A process definition key: the process id of a BPMN file, an XML name without spaces or commas. */
 const processKey = z

@@ -4,6 +4,7 @@
  * downstream reads raw YAML or environment variables.
  */
 import type { ParseLimits } from '../definitions/model.ts';
+import type { DeclaredType } from '../engine/typed-variable.ts';
 
 export interface BasicAuth {
   type: 'basic';
@@ -18,15 +19,20 @@ export interface BearerAuth {
 
 export type ServiceAuth = BasicAuth | BearerAuth;
 
-/** OAuth 2.0 client credentials for Camunda 8. */
+/** OAuth 2.0 client credentials: the daemon fetches an access token and sends it as a bearer token. */
 export interface OAuthClientCredentials {
   type: 'oauth';
   clientId: string;
   clientSecret: string;
   tokenUrl: string;
-  audience: string;
+  /** The `audience` form parameter that some identity providers require; Camunda 8 always has one. */
+  audience: string | undefined;
   scope: string | undefined;
+  /** Client authentication at the token endpoint (Camunda 7): HTTP basic (RFC 6749's default) or the form body. */
+  clientAuthentication: 'basic' | 'body';
 }
+
+export type EngineAuth = BasicAuth | OAuthClientCredentials;
 
 export type EngineType = 'camunda7' | 'camunda8';
 
@@ -37,8 +43,8 @@ export interface EngineOptions {
    * the REST address without `/v2` (e.g. `http://127.0.0.1:8080`) for Camunda 8.
    */
   baseUrl: string;
-  /** Basic auth for either engine; OAuth client credentials for Camunda 8 only. */
-  auth: BasicAuth | OAuthClientCredentials | undefined;
+  /** Basic auth or OAuth client credentials, for either engine. */
+  auth: EngineAuth | undefined;
   /** Camunda 8: tenants whose jobs are activated; undefined leaves the choice to the engine (its default tenant). */
   tenantIds: readonly string[] | undefined;
   /** Camunda 8: job streaming over gRPC next to REST activation; undefined activates over REST only. */
@@ -55,6 +61,8 @@ export interface EngineOptions {
   requestTimeoutMs: number;
   /** Share of a task's lock duration after which a running task's lock is extended, from 0.1 to 0.9. */
   extendLockAt: number;
+  /** Fetch each task with its activity's extension properties, so routing reads no definition XML. */
+  includeExtensionProperties: boolean;
   failure: {
     /** Retries given to a task whose first attempt failed, when the engine has none set yet. */
     retries: number;
@@ -128,19 +136,34 @@ export interface BpmnErrorMapping {
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface TopicOptions {
+  /** Engine topic name. Several entries may share one when their tenants or process definition keys do not overlap. */
   topic: string;
   /** Default service; an activity's `service` property overrides it. */
   service: string | undefined;
   path: string | undefined;
   method: HttpMethod;
-  /** Variables sent to the service; undefined sends all. */
+  /** Variables fetched with the task and sent to the service; undefined fetches and sends all. */
   variables: readonly string[] | undefined;
+  /** Fetch only the variables local to the task's execution. */
+  localVariables: boolean;
   resultVariable: string | undefined;
+  /** Engine types of result variables, by variable name. */
+  variableTypes: ReadonlyMap<string, DeclaredType>;
   /** HTTP status to BPMN error. */
   errors: ReadonlyMap<number, BpmnErrorMapping>;
   /** Absolute path of an in-process handler module. */
   handler: string | undefined;
   lockDurationMs: number;
+  /** Fetch only tasks of these tenants; undefined fetches every tenant's, unless `withoutTenantId`. */
+  tenantIds: readonly string[] | undefined;
+  /** Fetch only tasks that belong to no tenant. */
+  withoutTenantId: boolean;
+  /** Fetch only tasks of these process definition keys; undefined fetches all. */
+  processDefinitionKeys: readonly string[] | undefined;
+  /** Fetch only tasks whose process definition has this version tag. */
+  processDefinitionVersionTag: string | undefined;
+  /** Fetch only tasks of process instances with this business key. */
+  businessKey: string | undefined;
 }
 
 /**

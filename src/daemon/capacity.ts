@@ -6,7 +6,8 @@ import type { TopicOptions } from '../config/types.ts';
  * in the lane it took.
  */
 export interface Hold {
-  topic: string;
+  /** The configuration entry the task was fetched for. */
+  topic: TopicOptions;
   lanes: string[];
 }
 
@@ -49,14 +50,15 @@ export interface LaneCapacity {
 export class CapacityLedger {
   readonly #capacity: LaneCapacity;
   readonly #held = new Map<string, number>();
-  readonly #topicLanes = new Map<string, Set<string>>();
+  /** The lanes of each topic entry; entries that share a topic name (one per tenant, say) have lanes of their own. */
+  readonly #topicLanes = new Map<TopicOptions, Set<string>>();
   readonly #waiters = new Set<() => void>();
 
   constructor(capacity: LaneCapacity, topics: readonly TopicOptions[], laneOf: (topic: TopicOptions) => string | undefined) {
     this.#capacity = capacity;
     for (const topic of topics) {
       const lane = laneOf(topic);
-      this.#topicLanes.set(topic.topic, new Set(lane === undefined ? [] : [lane]));
+      this.#topicLanes.set(topic, new Set(lane === undefined ? [] : [lane]));
     }
   }
 
@@ -82,7 +84,7 @@ export class CapacityLedger {
     let allowed = maxTasks;
 
     for (const topic of topics) {
-      const topicLanes = this.#topicLanes.get(topic.topic) ?? new Set<string>();
+      const topicLanes = this.#topicLanes.get(topic) ?? new Set<string>();
       const topicFree = Math.min(maxTasks, ...[...topicLanes].map((lane) => this.free(lane)));
       if (topicFree <= 0) {
         continue;
@@ -108,7 +110,7 @@ export class CapacityLedger {
   }
 
   /** Returns the hold of one task received by a fetch that {@link settle} kept slots for. */
-  holdFor(plan: FetchPlan, topic: string): Hold {
+  holdFor(plan: FetchPlan, topic: TopicOptions): Hold {
     return { topic, lanes: [...plan.lanes] };
   }
 

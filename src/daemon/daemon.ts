@@ -3,10 +3,10 @@ import { SpanKind } from '@opentelemetry/api';
 import type { RouterConfig, TopicOptions } from '../config/types.ts';
 import { HANDLER_LANE } from '../dispatch/dispatcher.ts';
 import type { EngineAdapter } from '../engine/adapter.ts';
-import { isRejectedTaskCall, isTransientEngineError } from '../engine/adapter.ts';
+import { isEngineConflict, isRejectedTaskCall, isTransientEngineError } from '../engine/adapter.ts';
 import { createEngineAdapter } from '../engine/create.ts';
 import type { FetchedTask, Task, Variables } from '../engine/types.ts';
-import { IllegalStateError } from '../errors.ts';
+import { EngineRequestError, IllegalStateError } from '../errors.ts';
 import { ServiceOrchestrator, type RoutedOutcome } from '../orchestrator.ts';
 import { createDaemonPreloader, type DefinitionPreloader } from '../prediction/preloader.ts';
 import type { Route } from '../routing/route.ts';
@@ -25,6 +25,12 @@ export type DaemonState = 'created' | 'running' | 'stopping' | 'stopped' | 'fail
 
 /** Pause between two attempts to report an outcome while the engine is unreachable. */
 const REPORT_RETRY_MS = { initial: 500, max: 10_000 };
+
+/** Attempts of an outcome report that fail with HTTP 500 before a complete or BPMN error is reported as a failure. */
+const SERVER_ERROR_ATTEMPTS = 3;
+
+/** Upper bounds of the retries after optimistic-locking conflicts, which another transaction's commit resolves within milliseconds. */
+const CONFLICT_RETRY = { attempts: 10, maxPauseMs: 200 };
 
 /** How long before the lock expires retrying stops, since the engine hands the task out again after it. */
 const LOCK_SAFETY_MARGIN_MS = 1_000;
@@ -54,6 +60,8 @@ export interface DaemonOptions {
 /** A task the daemon fetched and has not finished with. */
 interface InFlight extends KeptLock {
   variables: Variables;
+  /** Reason the adapter could not read the task's variables; the task then fails without dispatch. */
+  variablesError: string | undefined;
   hold: Hold;
   /** Set when the task was given back at shutdown: its late outcome is dropped. */
   unlocked: boolean;
@@ -266,7 +274,7 @@ export class Daemon {
     }
   }
 
-  #deliver({ task, variables }: FetchedTask, hold: Hold): void {
+  #deliver({ task, variables, variablesError }: FetchedTask, hold: Hold): void {
     if (this.#state !== 'running') {
       // A fetch that was outstanding when stop() began can still deliver tasks: give them straight back.
       this.#ledger.release(hold);
@@ -287,10 +295,11 @@ export class Daemon {
       return;
     }
 
-    const lockDurationMs = this.#topicLockDuration(task.topic);
+    const lockDurationMs = hold.topic.lockDurationMs;
     const entry: InFlight = {
       task,
       variables,
+      variablesError,
       hold,
       lockDurationMs,
       lockExpiresAt: task.lockExpiresAt ?? Date.now() + lockDurationMs,
@@ -310,20 +319,9 @@ export class Daemon {
 
   async #process(entry: InFlight): Promise<void> {
     const { task } = entry;
-    let outcome: RoutedOutcome;
-    try {
-      outcome = await this.orchestrator.routeTask(task, entry.variables, {
-        onRoute: (route) => this.#ledger.routed(entry.hold, laneOfRoute(route)),
-        retryDeadline: entry.lockExpiresAt - LOCK_SAFETY_MARGIN_MS,
-      });
-    } catch (error) {
-      outcome = {
-        kind: 'failure',
-        message: `internal error while routing: ${error instanceof Error ? error.message : String(error)}`,
-        details: error instanceof Error ? error.stack : undefined,
-        retryable: true,
-      };
-    }
+    const outcome = entry.variablesError === undefined
+      ? await this.#route(entry)
+      : { kind: 'failure' as const, message: `the task's variables could not be read: ${entry.variablesError}`, details: undefined, retryable: true };
 
     if (entry.unlocked) {
       this.#logger.debug({ taskId: task.id, outcome: outcome.kind }, 'outcome dropped: the task was unlocked at shutdown');
@@ -344,12 +342,35 @@ export class Daemon {
     await this.#report(entry, outcome);
   }
 
+  async #route(entry: InFlight): Promise<RoutedOutcome> {
+    try {
+      return await this.orchestrator.routeTask(entry.task, entry.variables, {
+        onRoute: (route) => this.#ledger.routed(entry.hold, laneOfRoute(route)),
+        retryDeadline: entry.lockExpiresAt - LOCK_SAFETY_MARGIN_MS,
+      });
+    } catch (error) {
+      return {
+        kind: 'failure',
+        message: `internal error while routing: ${errorMessage(error)}`,
+        details: error instanceof Error ? error.stack : undefined,
+        retryable: true,
+      };
+    }
+  }
+
   #dropLateResult(task: Task, outcome: RoutedOutcome): void {
     this.orchestrator.recordDaemonEvent('lateResultsDropped');
     this.#logger.info({ taskId: task.id, topic: task.topic, outcome: outcome.kind }, 'late result dropped: the task is gone or locked by another worker');
   }
 
-  /** Reports an outcome, retrying transient engine errors until shortly before the lock expires. */
+  /**
+   * Reports an outcome. Transient engine errors are retried until shortly
+   * before the lock expires, optimistic-locking conflicts promptly a few
+   * times. A task gone from the engine drops its result. A complete or BPMN
+   * error that the engine rejects, or that fails with HTTP 500 three times,
+   * is reported as a failure instead. The engine then retries the task and
+   * raises an incident with the reason once its retries run out.
+   */
   async #report(entry: InFlight, outcome: RoutedOutcome): Promise<void> {
     const { task } = entry;
     const log = this.#logger.child({
@@ -359,27 +380,44 @@ export class Daemon {
       processInstanceId: task.processInstanceId,
       definitionId: task.processDefinitionId,
     });
+    const lockDeadline = entry.lockExpiresAt - LOCK_SAFETY_MARGIN_MS;
     let report = outcome;
+    let conflicts = 0;
+    let serverErrors = 0;
 
-    for (let attempt = 0, pause = REPORT_RETRY_MS.initial; ; attempt += 1, pause = Math.min(pause * 2, REPORT_RETRY_MS.max)) {
+    for (let attempt = 0, pause = REPORT_RETRY_MS.initial; ; attempt += 1) {
       try {
         await this.#send(task, report, log);
         return;
       } catch (error) {
-        if (isRejectedTaskCall(error)) {
+        if (isEngineConflict(error) && conflicts < CONFLICT_RETRY.attempts && Date.now() < lockDeadline) {
+          // Parallel branches completing at once: the engine rolled this call back, and a retry after the other commit succeeds.
+          conflicts += 1;
+          this.orchestrator.recordDaemonEvent('outcomeConflicts');
+          log.debug({ err: error, outcome: report.kind, conflicts }, 'optimistic-locking conflict while reporting the outcome; retrying');
+          await delay(Math.random() * Math.min(CONFLICT_RETRY.maxPauseMs, 10 * 2 ** conflicts));
+          continue;
+        }
+        serverErrors += isServerError(error) ? 1 : 0;
+        const refused = isRejectedTaskCall(error) || serverErrors >= SERVER_ERROR_ATTEMPTS;
+        if (refused && report.kind !== 'failure') {
           if (await this.#isGone(task)) {
             this.#dropLateResult(task, report);
             return;
           }
-          if (report.kind !== 'failure') {
-            // The engine refused the outcome itself (e.g. a variable it cannot store): report that as the task's failure.
-            log.warn({ err: error, outcome: report.kind }, 'the engine rejected the task outcome; reporting a failure instead');
-            report = { kind: 'failure', message: `the engine rejected the ${report.kind} outcome: ${errorMessage(error)}`, details: undefined, retryable: true };
-            continue;
-          }
+          // The outcome itself cannot be stored (a variable without engine type, or one the engine refuses): report that as the task's failure.
+          log.warn({ err: error, outcome: report.kind }, 'the task outcome was not accepted; reporting a failure instead');
+          report = { kind: 'failure', message: `the ${report.kind} outcome was not accepted: ${errorMessage(error)}`, details: undefined, retryable: true };
+          continue;
         }
-        const retry = isTransientEngineError(error) && Date.now() + pause < entry.lockExpiresAt - LOCK_SAFETY_MARGIN_MS;
+        if (isRejectedTaskCall(error) && await this.#isGone(task)) {
+          this.#dropLateResult(task, report);
+          return;
+        }
+
+        const retry = (isTransientEngineError(error) || (isServerError(error) && serverErrors < SERVER_ERROR_ATTEMPTS)) && Date.now() + pause < lockDeadline;
         if (!retry) {
+          this.orchestrator.recordDaemonEvent('outcomeReportsAbandoned');
           log.error({ err: error, outcome: report.kind, attempts: attempt + 1 }, 'reporting the task outcome failed; the engine hands the task out again when its lock expires');
           return;
         }
@@ -387,6 +425,7 @@ export class Daemon {
           log.warn({ err: error, outcome: report.kind }, 'reporting the task outcome failed; retrying');
         }
         await delay(pause);
+        pause = Math.min(pause * 2, REPORT_RETRY_MS.max);
       }
     }
   }
@@ -449,10 +488,6 @@ export class Daemon {
     }
   }
 
-  #topicLockDuration(topic: string): number {
-    return this.#config.topics.find((candidate) => candidate.topic === topic)?.lockDurationMs ?? this.#config.engine.lockDurationMs;
-  }
-
   #setState(state: DaemonState, fields: Record<string, unknown>): void {
     this.#state = state;
     this.#logger.info({ ...fields, state }, `daemon ${state}`);
@@ -479,14 +514,28 @@ function laneOfRoute(route: Route): string {
   return route.kind === 'handler' ? HANDLER_LANE : route.service;
 }
 
-/** Topics grouped by their lane; each group gets one fetch loop. */
+/**
+ * Groups topics by their lane; each group gets one fetch loop. The engine
+ * keeps one instruction per topic name in a fetch request. So a second
+ * entry of a name in a lane (another tenant's) goes to a group of its own,
+ * named after the lane with `#2`, `#3` and so on.
+ */
 function groupTopics(topics: readonly TopicOptions[]): Map<string, TopicOptions[]> {
   const groups = new Map<string, TopicOptions[]>();
   for (const topic of topics) {
     const lane = laneOfTopic(topic) ?? ACTIVITY_ROUTED;
-    groups.set(lane, [...(groups.get(lane) ?? []), topic]);
+    let group = lane;
+    for (let suffix = 2; groups.get(group)?.some((other) => other.topic === topic.topic) === true; suffix += 1) {
+      group = `${lane}#${suffix}`;
+    }
+    groups.set(group, [...(groups.get(group) ?? []), topic]);
   }
   return groups;
+}
+
+/** Returns whether the engine returned HTTP 500; callers check for an optimistic-locking conflict first. */
+function isServerError(error: unknown): boolean {
+  return error instanceof EngineRequestError && error.status === 500;
 }
 
 function errorMessage(error: unknown): string {

@@ -2,7 +2,7 @@ import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promi
 
 import type { EngineOptions, TopicOptions } from '../config/types.ts';
 import type { EngineAdapter } from '../engine/adapter.ts';
-import type { FetchedTask } from '../engine/types.ts';
+import type { FetchTopic, FetchedTask } from '../engine/types.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { CapacityLedger, Hold } from './capacity.ts';
 import type { PollWatchdog } from './poll-watchdog.ts';
@@ -95,7 +95,7 @@ export class FetchLoop {
       let fetched: FetchedTask[];
       try {
         fetched = await this.#options.engine.fetchAndLock({
-          topics: plan.topics.map((topic) => ({ topic: topic.topic, lockDurationMs: topic.lockDurationMs })),
+          topics: plan.topics.map(fetchTopic),
           maxTasks: plan.maxTasks,
           longPollMs: engineOptions.asyncResponseTimeoutMs,
         });
@@ -111,9 +111,11 @@ export class FetchLoop {
       ledger.settle(plan, fetched.length);
       const responded = Date.now();
       for (const item of fetched) {
-        const lockDurationMs = plan.topics.find((topic) => topic.topic === item.task.topic)?.lockDurationMs ?? engineOptions.lockDurationMs;
-        item.task.lockExpiresAt = lockExpiry(item.task.lockExpiresAt, requestStarted, responded, lockDurationMs);
-        this.#options.deliver(item, ledger.holdFor(plan, item.task.topic));
+        // A loop fetches each topic name once, because the daemon gives a second entry of a name a loop of its own. So
+        // the name finds the entry. The engine returns only topics that were requested, so the fallback is never taken.
+        const entry = plan.topics.find((topic) => topic.topic === item.task.topic) ?? plan.topics[0] as TopicOptions;
+        item.task.lockExpiresAt = lockExpiry(item.task.lockExpiresAt, requestStarted, responded, entry.lockDurationMs);
+        this.#options.deliver(item, ledger.holdFor(plan, entry));
       }
 
       // A long poll already waits for tasks on the engine side, so only a plain fetch that came back short needs a pause.
@@ -167,6 +169,21 @@ export class FetchLoop {
     }
     this.#options.watchdog?.working(this.name);
   }
+}
+
+/** Builds the fetch instruction of a topic entry: its lock, filters and variable selection. */
+function fetchTopic(topic: TopicOptions): FetchTopic {
+  return {
+    topic: topic.topic,
+    lockDurationMs: topic.lockDurationMs,
+    variables: topic.variables,
+    localVariables: topic.localVariables,
+    tenantIds: topic.tenantIds,
+    withoutTenantId: topic.withoutTenantId,
+    processDefinitionKeys: topic.processDefinitionKeys,
+    processDefinitionVersionTag: topic.processDefinitionVersionTag,
+    businessKey: topic.businessKey,
+  };
 }
 
 /**

@@ -9,8 +9,11 @@ import type { SharedDefinitionStore, SharedStoreStats } from './redis-store.ts';
 /** Where definition XML comes from: the engine adapter or its REST client. */
 export interface DefinitionSource {
   definitionXml(definitionId: string): Promise<string>;
-  /** Returns the id of the latest version of a process key; needed only by {@link DefinitionRepository.latest}. */
-  latestDefinitionId?(processKey: string): Promise<string>;
+  /**
+   * Returns the id of the latest version of a process key, of `tenantId` or
+   * of no tenant; needed only by {@link DefinitionRepository.latest}.
+   */
+  latestDefinitionId?(processKey: string, tenantId?: string): Promise<string>;
 }
 
 /** How long a definition that failed to parse is remembered, so a bad one is not re-fetched for every task. */
@@ -116,25 +119,28 @@ export class DefinitionRepository {
   }
 
   /**
-   * Returns the latest version of a process key. The key's definition id is
-   * remembered for a fixed `latestVersionTtlMs`, which reads do not extend,
-   * so a newly deployed version is seen within that time.
+   * Returns the latest version of a process key, of `tenantId` or of no
+   * tenant. The key's definition id is remembered per tenant for a fixed
+   * `latestVersionTtlMs`, which reads do not extend, so a newly deployed
+   * version is seen within that time.
    */
-  async latest(processKey: string): Promise<DefinitionModel> {
-    return this.get(await this.latestId(processKey));
+  async latest(processKey: string, tenantId?: string): Promise<DefinitionModel> {
+    return this.get(await this.latestId(processKey, tenantId));
   }
 
   /** Returns the id of the latest version of a process key, remembered as {@link latest} describes. */
-  async latestId(processKey: string): Promise<string> {
-    const known = this.#latestVersions.get(processKey);
+  async latestId(processKey: string, tenantId?: string): Promise<string> {
+    // Tenants deploy the same key independently; the tenant is part of the key, `\u0000` cannot occur in either id.
+    const cacheKey = tenantId === undefined ? processKey : `${tenantId}\u0000${processKey}`;
+    const known = this.#latestVersions.get(cacheKey);
     if (known !== undefined) {
       return known;
     }
     if (this.#source.latestDefinitionId === undefined) {
       throw new TypeError('the definition source cannot look up a process key; give it a latestDefinitionId method');
     }
-    const definitionId = await this.#source.latestDefinitionId(processKey);
-    this.#latestVersions.set(processKey, definitionId, { fixedTtlMs: this.#latestVersionTtlMs });
+    const definitionId = await this.#source.latestDefinitionId(processKey, tenantId);
+    this.#latestVersions.set(cacheKey, definitionId, { fixedTtlMs: this.#latestVersionTtlMs });
     return definitionId;
   }
 

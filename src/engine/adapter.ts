@@ -1,4 +1,4 @@
-import { EngineRequestError } from '../errors.ts';
+import { EngineRequestError, VariableTypeError } from '../errors.ts';
 import type { CallResult } from '../telemetry/recorder.ts';
 import type { DefinitionVersion, FailureReport, FetchRequest, FetchedTask, Task, TaskLock, Variables } from './types.ts';
 
@@ -52,12 +52,26 @@ export function isTransientEngineError(error: unknown): boolean {
 }
 
 /**
- * Whether the engine rejected a call on a task with a client error (400, 404
- * or 409). That happens when the task no longer exists, when another worker
- * holds its lock, when the task is no longer in a state that accepts the
- * call (Camunda 8 responds with 409 then), and for invalid requests; the daemon
- * then reads the task's lock to tell these apart.
+ * Returns whether the engine rejected a call on a task with a client error
+ * (400, 404 or 409), or an adapter rejected it before sending because a
+ * variable has no engine type. The engine rejects a call when the task no
+ * longer exists, when another worker holds its lock, when the task is no
+ * longer in a state that accepts the call (Camunda 8 responds with 409
+ * then), and for invalid requests. The daemon then reads the task's lock to
+ * tell these apart.
  */
 export function isRejectedTaskCall(error: unknown): boolean {
-  return error instanceof EngineRequestError && (error.status === 400 || error.status === 404 || error.status === 409);
+  return error instanceof VariableTypeError
+    || (error instanceof EngineRequestError && (error.status === 400 || error.status === 404 || error.status === 409));
+}
+
+/**
+ * Returns whether the engine rejected a call because another transaction
+ * changed the same data at the same time. Operaton 1.0.3 returns HTTP 500
+ * with the type `OptimisticLockingException` then, for example when parallel
+ * branches of one process instance complete at once. The engine rolled the
+ * call back, so repeating it is safe.
+ */
+export function isEngineConflict(error: unknown): boolean {
+  return error instanceof EngineRequestError && error.engineErrorType === 'OptimisticLockingException';
 }

@@ -27,7 +27,7 @@ export interface EngineAdapterOptions {
 export function createEngineAdapter(engine: EngineOptions, options: EngineAdapterOptions): EngineAdapter {
   switch (engine.type) {
     case 'camunda7':
-      return new Camunda7Adapter(engine, { connections: options.connections, observe: options.observe });
+      return new Camunda7Adapter(engine, { connections: options.connections, observe: options.observe, logger: options.logger });
     case 'camunda8':
       return new Camunda8Adapter(engine, { observe: options.observe, logger: options.logger });
   }
@@ -37,7 +37,7 @@ export function createEngineAdapter(engine: EngineOptions, options: EngineAdapte
 export function createDefinitionSource(engine: EngineOptions, logger: Logger = silentLogger()): EngineDefinitionSource {
   switch (engine.type) {
     case 'camunda7':
-      return new Camunda7Rest(engine);
+      return new Camunda7Rest(engine, { logger });
     case 'camunda8':
       return new Camunda8Definitions(engine, { logger });
   }

@@ -38,6 +38,12 @@ export interface Task {
   workerId: string;
   /** When the lock expires, as epoch milliseconds, when known. */
   lockExpiresAt: number | undefined;
+  /**
+   * The activity's extension properties as the engine sent them with the
+   * task (Camunda 7 with `engine.includeExtensionProperties`); routing then
+   * reads no definition XML. Undefined when the engine sent none.
+   */
+  activityProperties?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -58,9 +64,29 @@ export type TaskOutcome =
   }
   | { kind: 'deferred'; reason: string };
 
+/**
+ * One topic of a fetch-and-lock request, with the filters and the variable
+ * selection of its configuration entry. Camunda 7 keeps one instruction per
+ * topic name, so the daemon puts each name into a request once.
+ */
+export interface FetchTopic {
+  topic: string;
+  lockDurationMs: number;
+  /** Variables to fetch; undefined fetches all. */
+  variables?: readonly string[];
+  /** Fetch only the variables local to the task's execution. */
+  localVariables?: boolean;
+  tenantIds?: readonly string[];
+  /** Fetch only tasks that belong to no tenant. */
+  withoutTenantId?: boolean;
+  processDefinitionKeys?: readonly string[];
+  processDefinitionVersionTag?: string;
+  businessKey?: string;
+}
+
 /** A fetch-and-lock request: which topics, and at most how many tasks in all. */
 export interface FetchRequest {
-  topics: readonly { topic: string; lockDurationMs: number }[];
+  topics: readonly FetchTopic[];
   maxTasks: number;
   /** Long polling: how long the engine may keep the request open while it waits for tasks; 0 returns at once. */
   longPollMs: number;
@@ -70,6 +96,13 @@ export interface FetchRequest {
 export interface FetchedTask {
   task: Task;
   variables: Variables;
+  /**
+   * Set when the adapter could not read the task's variables (a `Json`
+   * variable that is not JSON, a `File` whose content cannot be loaded). The
+   * daemon then reports this message as the task's failure without
+   * dispatching it, since the engine holds the task locked already.
+   */
+  variablesError?: string;
 }
 
 /** Who holds a task's lock, as the engine reports it now. */

@@ -1,6 +1,7 @@
 import type { BpmnErrorMapping, HttpMethod, RouterConfig, TopicOptions } from '../config/types.ts';
 import { inputVariablesOf } from '../definitions/activity-cache.ts';
 import type { Activity } from '../definitions/model.ts';
+import { DECLARED_TYPE_HINT, parseDeclaredType, type DeclaredType } from '../engine/typed-variable.ts';
 import { RouteError, UnknownServiceError } from '../errors.ts';
 import { unsafePathReason } from './path-safety.ts';
 
@@ -16,6 +17,8 @@ export interface HttpRoute {
   variables: readonly string[] | undefined;
   resultVariable: string | undefined;
   errors: ReadonlyMap<number, BpmnErrorMapping>;
+  /** Engine types of result variables, by name. */
+  variableTypes: ReadonlyMap<string, DeclaredType>;
 }
 
 export interface HandlerRoute {
@@ -23,6 +26,7 @@ export interface HandlerRoute {
   /** Absolute path of the handler module. */
   module: string;
   variables: readonly string[] | undefined;
+  variableTypes: ReadonlyMap<string, DeclaredType>;
 }
 
 /**
@@ -37,6 +41,7 @@ export const ROUTE_PROPERTIES = {
   variables: 'variables',
   resultVariable: 'resultVariable',
   errors: 'errors',
+  variableTypes: 'variableTypes',
 } as const;
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -62,16 +67,13 @@ export function resolveRoute(
 ): Route {
   const properties = { ...activity?.headers, ...activity?.properties };
   const inputVariables = activity === undefined ? [] : ('type' in activity ? inputVariablesOf(activity) : activity.inputVariables ?? []);
-  const variables = parseList(properties[ROUTE_PROPERTIES.variables]) ?? (inputVariables.length > 0 ? inputVariables : undefined) ?? topic.variables;
   const where = activity === undefined ? `topic "${topic.topic}"` : `activity "${activity.id}" (topic "${topic.topic}")`;
-
+  const listed = listedVariables(config, topic, properties[ROUTE_PROPERTIES.variables], where);
+  const variables = listed ?? (inputVariables.length > 0 ? inputVariables : undefined) ?? topic.variables;
+  const variableTypes = mergeVariableTypes(topic.variableTypes, properties[ROUTE_PROPERTIES.variableTypes], where);
   const serviceProperty = properties[ROUTE_PROPERTIES.service];
   if (topic.handler !== undefined && serviceProperty === undefined) {
-    return {
-      kind: 'handler',
-      module: topic.handler,
-      variables,
-    };
+    return { kind: 'handler', module: topic.handler, variables, variableTypes };
   }
 
   const service = serviceProperty ?? topic.service;
@@ -98,7 +100,54 @@ export function resolveRoute(
     variables,
     resultVariable: properties[ROUTE_PROPERTIES.resultVariable] ?? topic.resultVariable,
     errors: mergeErrors(topic.errors, properties[ROUTE_PROPERTIES.errors], where),
+    variableTypes,
   };
+}
+
+/**
+ * Returns the activity's `variables` property as a list. On Camunda 7 the
+ * topic's list is also what the engine returns with the task, so there an
+ * activity may only narrow it.
+ */
+function listedVariables(config: RouterConfig, topic: TopicOptions, value: string | undefined, where: string): readonly string[] | undefined {
+  const listed = parseList(value);
+  if (listed === undefined || topic.variables === undefined || config.engine.type !== 'camunda7') {
+    return listed;
+  }
+  const unfetched = listed.filter((name) => !topic.variables?.includes(name));
+  if (unfetched.length > 0) {
+    throw new RouteError(
+      `${where} needs variables ${unfetched.join(', ')} that topic "${topic.topic}" does not fetch: add them to the topic's variables list in the configuration`,
+    );
+  }
+  return listed;
+}
+
+/** Parses `dueDate=Date,order=Object:com.example.Order` over the topic's declared types. */
+function mergeVariableTypes(
+  defaults: ReadonlyMap<string, DeclaredType>,
+  value: string | undefined,
+  where: string,
+): ReadonlyMap<string, DeclaredType> {
+  if (value === undefined) {
+    return defaults;
+  }
+  const merged = new Map(defaults);
+  for (const pair of value.split(',')) {
+    const trimmed = pair.trim();
+    if (trimmed === '') {
+      continue;
+    }
+    const match = /^([^=\s]+)\s*=\s*(.+)$/.exec(trimmed);
+    const declared = match === null ? undefined : parseDeclaredType(match[2] as string);
+    if (match === null || declared === undefined) {
+      throw new RouteError(
+        `invalid variableTypes entry ${JSON.stringify(trimmed)} on ${where}: write name=Type pairs separated by commas, with Type ${DECLARED_TYPE_HINT}`,
+      );
+    }
+    merged.set(match[1] as string, declared);
+  }
+  return merged;
 }
 
 function parseMethod(value: string | undefined, where: string): HttpMethod | undefined {

@@ -139,7 +139,7 @@ export const OPERATIONS = ['fetch', 'parse', 'definition', 'route', 'dispatch', 
 export type Operation = (typeof OPERATIONS)[number];
 
 /** Daemon events counted by `bpmn_router.daemon.events`, the values of `bpmn_router.event`. */
-export const DAEMON_EVENTS = ['lateResultsDropped', 'tasksUnlocked', 'tasksDeferred', 'fetchPauses'] as const;
+export const DAEMON_EVENTS = ['lateResultsDropped', 'tasksUnlocked', 'tasksDeferred', 'fetchPauses', 'outcomeConflicts', 'outcomeReportsAbandoned'] as const;
 
 export type DaemonEventName = (typeof DAEMON_EVENTS)[number];
 

@@ -108,7 +108,7 @@ export class TelemetryRecorder {
       unit: '{request}',
     });
     this.#lockExtensions = meter.createCounter(METRIC.lockExtensions, { description: 'Lock extensions of running tasks, by result', unit: '{extension}' });
-    this.#daemonEvents = meter.createCounter(METRIC.daemonEvents, { description: 'Daemon events: late results dropped, tasks unlocked or deferred, fetch pauses', unit: '{event}' });
+    this.#daemonEvents = meter.createCounter(METRIC.daemonEvents, { description: 'Daemon events: late results dropped, tasks unlocked or deferred, fetch pauses, outcome conflicts and abandoned outcome reports', unit: '{event}' });
     this.#predictions = meter.createCounter(METRIC.predictions, { description: 'Scored next-task predictions, by result', unit: '{prediction}' });
     this.#prefetches = meter.createCounter(METRIC.prefetches, { description: 'Prefetched activity routes and definitions, by whether a task used them', unit: '{item}' });
     this.#tasksArrived = meter.createCounter(METRIC.tasksArrived, { description: 'Tasks that reached the orchestrator, by whether their route was ready', unit: '{task}' });
@@ -296,6 +296,10 @@ export class TelemetryRecorder {
       tasksUnlocked: value('tasksUnlocked'),
       tasksDeferred: value('tasksDeferred'),
       fetchPauses: value('fetchPauses'),
+      /** Outcome reports the engine rejected with an optimistic-locking conflict, each retried. */
+      outcomeConflicts: value('outcomeConflicts'),
+      /** Outcome reports given up after their retries; the engine hands those tasks out again when their locks expire. */
+      outcomeReportsAbandoned: value('outcomeReportsAbandoned'),
       /** Next-task predictions scored: tasks that followed another task of their process instance. */
       predictions,
       /** Share of scored predictions whose first activity was the one that came; null before the first. */

@@ -1,15 +1,18 @@
 import { Pool } from 'undici';
 
 import type { EngineOptions } from '../../config/types.ts';
-import { EngineRequestError } from '../../errors.ts';
+import { EngineRequestError, VariableTypeError } from '../../errors.ts';
+import { parseJson, stringifyJson } from '../../lossless-json.ts';
+import type { Logger } from '../../telemetry/logger.ts';
 import { errorTypeOf } from '../../telemetry/recorder.ts';
 import type { EngineAdapter, EngineCallObserver } from '../adapter.ts';
-import type { DefinitionVersion, FailureReport, FetchRequest, FetchedTask, Task, TaskLock, Variables } from '../types.ts';
+import type { DefinitionVersion, FailureReport, FetchRequest, FetchTopic, FetchedTask, Task, TaskLock, Variables } from '../types.ts';
+import { engineAuthorization, type EngineAuthorization } from './auth.ts';
+import { parseEngineError } from './error-body.ts';
 import { fromExternalTask, type ExternalTaskJson } from './task.ts';
-import { fromTypedValues, toTypedValues, type TypedValue } from './variables.ts';
-import { engineErrorMessage } from './error-body.ts';
+import { fromRestVariables, toRestVariables, type FetchedType, type FileVariable, type RestVariable } from './variables.ts';
 
-/** Largest fetch-and-lock response accepted: 1000 tasks with their variables. */
+/** Largest fetch-and-lock response or `File` variable accepted: 1000 tasks with their variables. */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /** Idle time after which a keep-alive connection to the engine is closed. */
@@ -29,7 +32,22 @@ interface ProcessDefinitionJson {
 }
 
 interface ExternalTaskWithVariables extends ExternalTaskJson {
-  variables?: Record<string, TypedValue>;
+  variables?: Record<string, RestVariable>;
+}
+
+interface RawResponse {
+  status: number;
+  body: Buffer;
+}
+
+export interface Camunda7AdapterOptions {
+  /**
+   * Bounds the keep-alive pool. Each fetch loop keeps one connection busy
+   * during its long poll, so it must exceed the number of loops.
+   */
+  connections: number;
+  observe?: EngineCallObserver;
+  logger?: Logger;
 }
 
 /**
@@ -37,20 +55,20 @@ interface ExternalTaskWithVariables extends ExternalTaskJson {
  * one undici keep-alive pool. The daemon's fetch loops decide what to fetch
  * and when; this class only makes the calls. Each call rejects with
  * {@link EngineRequestError}, whose `status` is the HTTP status, or
- * undefined when no response arrived.
+ * undefined when no response arrived; `complete` and `bpmnError` reject with
+ * {@link VariableTypeError}, before any request, for a variable that has no
+ * engine type.
  */
 export class Camunda7Adapter implements EngineAdapter {
   readonly #engine: EngineOptions;
   readonly #pool: Pool;
   readonly #basePath: string;
-  readonly #headers: Record<string, string>;
+  readonly #auth: EngineAuthorization;
   readonly #observe: EngineCallObserver;
+  /** The engine types of each fetched task's variables, so results of the same name keep them. */
+  readonly #fetchedTypes = new WeakMap<Task, ReadonlyMap<string, FetchedType>>();
 
-  /**
-   * `connections` bounds the keep-alive pool. Each fetch loop keeps one
-   * connection busy during its long poll, so it must exceed the number of loops.
-   */
-  constructor(engine: EngineOptions, options: { connections: number; observe?: EngineCallObserver }) {
+  constructor(engine: EngineOptions, options: Camunda7AdapterOptions) {
     this.#engine = engine;
     const url = new URL(engine.baseUrl);
     this.#basePath = url.pathname.replace(/\/+$/, '');
@@ -59,37 +77,46 @@ export class Camunda7Adapter implements EngineAdapter {
       keepAliveTimeout: KEEP_ALIVE_MS,
       maxResponseSize: MAX_RESPONSE_BYTES,
     });
-    this.#headers = { accept: 'application/json', 'content-type': 'application/json' };
-    if (engine.auth?.type === 'basic') {
-      this.#headers.authorization = `Basic ${Buffer.from(`${engine.auth.username}:${engine.auth.password}`).toString('base64')}`;
-    }
+    this.#auth = engineAuthorization(engine.auth, { timeoutMs: engine.requestTimeoutMs, logger: options.logger });
     this.#observe = options.observe ?? (() => {});
   }
 
-  /** `POST /external-task/fetchAndLock`, ordered by task priority. */
+  /** Access tokens requested so far under `engine.auth` of type oauth2. */
+  get tokenRequests(): number {
+    return this.#auth.tokenRequests;
+  }
+
+  /**
+   * `POST /external-task/fetchAndLock`, ordered by task priority, with each
+   * topic's filters and variable selection. The content of `File` variables
+   * is loaded after the fetch, one request per file.
+   */
   async fetchAndLock(request: FetchRequest): Promise<FetchedTask[]> {
     const body = {
       workerId: this.#engine.workerId,
       maxTasks: request.maxTasks,
       usePriority: true,
       asyncResponseTimeout: request.longPollMs > 0 ? request.longPollMs : undefined,
-      topics: request.topics.map((topic) => ({ topicName: topic.topic, lockDuration: topic.lockDurationMs })),
+      topics: request.topics.map((topic) => this.#topicInstruction(topic)),
     };
     const timeoutMs = request.longPollMs + this.#engine.requestTimeoutMs;
     const tasks = await this.#call('fetchAndLock', 'POST', '/external-task/fetchAndLock', body, timeoutMs) as ExternalTaskWithVariables[];
-    return tasks.map((task) => ({ task: fromExternalTask(task), variables: fromTypedValues(task.variables) }));
+    const localOnly = new Set(request.topics.filter((topic) => topic.localVariables === true).map((topic) => topic.topic));
+    return Promise.all(tasks.map((task) => this.#read(task, localOnly.has(task.topicName))));
   }
 
   async complete(task: Task, variables: Variables): Promise<void> {
-    await this.#taskCall('complete', task, { workerId: this.#engine.workerId, variables: toTypedValues(variables) });
+    const typed = toRestVariables(variables, this.#fetchedTypes.get(task));
+    await this.#taskCall('complete', task, { workerId: this.#engine.workerId, variables: typed });
   }
 
   async bpmnError(task: Task, errorCode: string, message: string | undefined, variables: Variables): Promise<void> {
+    const typed = toRestVariables(variables, this.#fetchedTypes.get(task));
     await this.#taskCall('bpmnError', task, {
       workerId: this.#engine.workerId,
       errorCode,
       errorMessage: message,
-      variables: toTypedValues(variables),
+      variables: typed,
     });
   }
 
@@ -153,56 +180,149 @@ export class Camunda7Adapter implements EngineAdapter {
     }
   }
 
+  /** One topic of the fetch-and-lock body, in the REST API's names. */
+  #topicInstruction(topic: FetchTopic): Record<string, unknown> {
+    return {
+      topicName: topic.topic,
+      lockDuration: topic.lockDurationMs,
+      variables: topic.variables,
+      localVariables: topic.localVariables === true ? true : undefined,
+      tenantIdIn: topic.tenantIds,
+      withoutTenantId: topic.withoutTenantId === true ? true : undefined,
+      processDefinitionKeyIn: topic.processDefinitionKeys,
+      processDefinitionVersionTag: topic.processDefinitionVersionTag,
+      businessKey: topic.businessKey,
+      includeExtensionProperties: this.#engine.includeExtensionProperties ? true : undefined,
+    };
+  }
+
+  /** Converts a fetched task; a variable that cannot be read becomes the task's `variablesError`. */
+  async #read(json: ExternalTaskWithVariables, localOnly: boolean): Promise<FetchedTask> {
+    const task = fromExternalTask(json);
+    if (this.#engine.includeExtensionProperties) {
+      task.activityProperties = Object.freeze({ ...json.extensionProperties });
+    }
+    try {
+      const read = fromRestVariables(json.variables);
+      for (const name of read.files) {
+        (read.variables[name] as FileVariable).content = (await this.#fileContent(json, name, localOnly)).toString('base64');
+      }
+      this.#fetchedTypes.set(task, read.types);
+      return { task, variables: read.variables };
+    } catch (error) {
+      if (!(error instanceof VariableTypeError) && !(error instanceof EngineRequestError)) {
+        throw error;
+      }
+      return { task, variables: {}, variablesError: error.message };
+    }
+  }
+
+  /**
+   * Loads the content of a `File` variable: from the task's execution
+   * (`GET /execution/{id}/localVariables/{name}/data`), and when it is not
+   * there from the process instance (`GET /process-instance/{id}/variables/{name}/data`).
+   */
+  async #fileContent(task: ExternalTaskWithVariables, name: string, localOnly: boolean): Promise<Buffer> {
+    const variable = encodeURIComponent(name);
+    const paths = [`/execution/${encodeURIComponent(task.executionId ?? '')}/localVariables/${variable}/data`];
+    if (!localOnly) {
+      paths.push(`/process-instance/${encodeURIComponent(task.processInstanceId)}/variables/${variable}/data`);
+    }
+
+    for (const path of paths) {
+      const response = await this.#request('fileContent', 'GET', path, undefined, this.#engine.requestTimeoutMs);
+      if (response.status === 404) {
+        continue;
+      }
+      this.#checkStatus('GET', path, response);
+      return response.body;
+    }
+    // NOTE: a File variable of an intermediate scope (an embedded sub-process) is found in neither place.
+    throw new EngineRequestError(
+      `the content of File variable "${name}" of task ${task.id} was found neither in the task's execution nor in its process instance; move the variable to one of these scopes`,
+      404,
+    );
+  }
+
   #taskCall(name: string, task: Task, body: unknown): Promise<unknown> {
     return this.#call(name, 'POST', `/external-task/${encodeURIComponent(task.id)}/${name}`, body, this.#engine.requestTimeoutMs);
   }
 
+  /** Makes a call and returns its parsed JSON body, or undefined for an empty one. */
   async #call(name: string, method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<unknown> {
-    const url = `${this.#engine.baseUrl}${path}`;
-    const started = performance.now();
     // Every request declares a JSON content type, so a POST without parameters sends `{}`.
     let payload: string | undefined;
     if (body !== undefined) {
-      payload = JSON.stringify(body);
+      payload = stringifyJson(body);
     } else if (method === 'POST') {
       payload = '{}';
     }
 
+    const response = await this.#request(name, method, path, payload, timeoutMs);
+    this.#checkStatus(method, path, response);
+    if (response.status === 204 || response.body.length === 0) {
+      return undefined;
+    }
+    const text = response.body.toString('utf8');
+    try {
+      return parseJson(text);
+    } catch {
+      throw new EngineRequestError(`${method} ${this.#engine.baseUrl}${path} returned a body that is not JSON: ${text.slice(0, 200)}`, response.status);
+    }
+  }
+
+  #checkStatus(method: string, path: string, response: RawResponse): void {
+    const url = `${this.#engine.baseUrl}${path}`;
+    if (response.status === 401 || response.status === 403) {
+      throw new EngineRequestError(`${method} ${url} was refused with HTTP ${response.status}; check engine.auth`, response.status);
+    }
+    if (response.status < 200 || response.status >= 300) {
+      const error = parseEngineError(response.body.toString('utf8'));
+      throw new EngineRequestError(`${method} ${url} returned HTTP ${response.status}: ${error.message}`, response.status, { engineErrorType: error.type });
+    }
+  }
+
+  /**
+   * Sends one request with the engine's authorization. A 401 under a bearer
+   * token is retried once with a new token, since the engine may reject a
+   * token before the expiry its issuer announced.
+   */
+  async #request(name: string, method: 'GET' | 'POST', path: string, payload: string | undefined, timeoutMs: number): Promise<RawResponse> {
+    let authorization = await this.#auth.header();
+    let response = await this.#send(name, method, path, payload, timeoutMs, authorization);
+    if (response.status === 401 && this.#auth.rejected(authorization)) {
+      authorization = await this.#auth.header();
+      response = await this.#send(name, method, path, payload, timeoutMs, authorization);
+    }
+    return response;
+  }
+
+  async #send(name: string, method: 'GET' | 'POST', path: string, payload: string | undefined, timeoutMs: number, authorization: string | undefined): Promise<RawResponse> {
+    const headers: Record<string, string> = { accept: 'application/json', 'content-type': 'application/json' };
+    if (authorization !== undefined) {
+      headers.authorization = authorization;
+    }
+
+    const started = performance.now();
     let status: number | undefined;
-    let text: string;
     let errorType: string | undefined;
     try {
       const response = await this.#pool.request({
         method,
         path: `${this.#basePath}${path}`,
-        headers: this.#headers,
+        headers,
         body: payload,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
       status = response.statusCode;
-      text = await response.body.text();
+      return { status, body: Buffer.from(await response.body.arrayBuffer()) };
     } catch (error) {
       errorType = errorTypeOf(error);
       const reason = error instanceof Error ? error.message : String(error);
-      throw new EngineRequestError(`${method} ${url} failed: ${reason}; check that the engine is running and engine.baseUrl is right`, undefined, { cause: error });
+      throw new EngineRequestError(`${method} ${this.#engine.baseUrl}${path} failed: ${reason}; check that the engine is running and engine.baseUrl is right`, undefined, { cause: error });
     } finally {
       this.#observe(name, performance.now() - started, status === undefined ? { errorType: errorType ?? 'Error' } : { status });
-    }
-
-    if (status === 401 || status === 403) {
-      throw new EngineRequestError(`${method} ${url} was refused with HTTP ${status}; check engine.auth`, status);
-    }
-    if (status < 200 || status >= 300) {
-      throw new EngineRequestError(`${method} ${url} returned HTTP ${status}: ${engineErrorMessage(text)}`, status);
-    }
-    if (status === 204 || text.length === 0) {
-      return undefined;
-    }
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw new EngineRequestError(`${method} ${url} returned a body that is not JSON: ${text.slice(0, 200)}`, status);
     }
   }
 }

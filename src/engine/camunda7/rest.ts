@@ -1,7 +1,9 @@
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 
 import type { EngineOptions } from '../../config/types.ts';
 import { EngineRequestError } from '../../errors.ts';
+import type { Logger } from '../../telemetry/logger.ts';
+import { engineAuthorization, type EngineAuthorization } from './auth.ts';
 
 /** Largest definition XML accepted from the engine. */
 const MAX_XML_RESPONSE_BYTES = 32 * 1024 * 1024;
@@ -23,12 +25,14 @@ export class Camunda7Rest {
   readonly #engine: EngineOptions;
   readonly #pool: Pool;
   readonly #basePath: string;
+  readonly #auth: EngineAuthorization;
 
-  constructor(engine: EngineOptions) {
+  constructor(engine: EngineOptions, options: { logger?: Logger } = {}) {
     this.#engine = engine;
     const url = new URL(engine.baseUrl);
     this.#basePath = url.pathname.replace(/\/+$/, '');
     this.#pool = new Pool(url.origin, { connections: 8, maxResponseSize: MAX_XML_RESPONSE_BYTES });
+    this.#auth = engineAuthorization(engine.auth, { timeoutMs: engine.requestTimeoutMs, logger: options.logger });
   }
 
   /** Fetches the BPMN XML of a process definition by id (`GET /process-definition/{id}/xml`). */
@@ -41,9 +45,15 @@ export class Camunda7Rest {
     return xml;
   }
 
-  /** Returns the id of the latest version of a process definition key (`GET /process-definition/key/{key}`), without a tenant. */
-  async latestDefinitionId(processKey: string): Promise<string> {
-    const body = await this.#getJson(`/process-definition/key/${encodeURIComponent(processKey)}`, `process definition key "${processKey}"`);
+  /**
+   * Returns the id of the latest version of a process definition key, of the
+   * given tenant (`GET /process-definition/key/{key}/tenant-id/{tenantId}`)
+   * or of no tenant (`GET /process-definition/key/{key}`).
+   */
+  async latestDefinitionId(processKey: string, tenantId?: string): Promise<string> {
+    const tenant = tenantId === undefined ? '' : `/tenant-id/${encodeURIComponent(tenantId)}`;
+    const what = `process definition key "${processKey}"${tenantId === undefined ? '' : ` of tenant "${tenantId}"`}`;
+    const body = await this.#getJson(`/process-definition/key/${encodeURIComponent(processKey)}${tenant}`, what);
     const id = (body as { id?: unknown }).id;
     if (typeof id !== 'string') {
       throw new EngineRequestError(`the engine returned no id for process definition key "${processKey}"`);
@@ -79,24 +89,14 @@ export class Camunda7Rest {
   }
 
   async #getJson(path: string, what: string): Promise<unknown> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    const { auth } = this.#engine;
-    if (auth?.type === 'basic') {
-      headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
-    }
-
     const url = `${this.#engine.baseUrl}${path}`;
-    let response;
-    try {
-      response = await this.#pool.request({
-        method: 'GET',
-        path: `${this.#basePath}${path}`,
-        headers,
-        signal: AbortSignal.timeout(this.#engine.requestTimeoutMs),
-      });
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new EngineRequestError(`GET ${url} failed: ${reason}; check that the engine is running and engine.baseUrl is right`, undefined, { cause: error });
+    let authorization = await this.#auth.header();
+    let response = await this.#get(url, path, authorization);
+    if (response.statusCode === 401 && this.#auth.rejected(authorization)) {
+      // A bearer token the engine no longer accepts: one more try with a new one.
+      await response.body.dump();
+      authorization = await this.#auth.header();
+      response = await this.#get(url, path, authorization);
     }
 
     const text = await response.body.text();
@@ -113,6 +113,24 @@ export class Camunda7Rest {
       return JSON.parse(text);
     } catch {
       throw new EngineRequestError(`GET ${url} returned a body that is not JSON: ${text.slice(0, 200)}`, response.statusCode);
+    }
+  }
+
+  async #get(url: string, path: string, authorization: string | undefined): Promise<Dispatcher.ResponseData> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (authorization !== undefined) {
+      headers.authorization = authorization;
+    }
+    try {
+      return await this.#pool.request({
+        method: 'GET',
+        path: `${this.#basePath}${path}`,
+        headers,
+        signal: AbortSignal.timeout(this.#engine.requestTimeoutMs),
+      });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new EngineRequestError(`GET ${url} failed: ${reason}; check that the engine is running and engine.baseUrl is right`, undefined, { cause: error });
     }
   }
 }

@@ -6,6 +6,7 @@ export interface ExternalTaskJson {
   topicName: string;
   activityId: string;
   activityInstanceId?: string | null;
+  executionId?: string | null;
   processInstanceId: string;
   processDefinitionId: string;
   processDefinitionKey?: string | null;
@@ -15,6 +16,11 @@ export interface ExternalTaskJson {
   priority?: number | null;
   workerId?: string | null;
   lockExpirationTime?: string | null;
+  /**
+   * The activity's `camunda:properties` when fetched with
+   * `includeExtensionProperties`; Operaton 1.0.3 sends an empty object otherwise.
+   */
+  extensionProperties?: Record<string, string> | null;
 }
 
 /** Converts an external task to the engine-neutral {@link Task}. */
