@@ -71,6 +71,10 @@ export interface OrchestratorMetrics {
   tasksDeferred: number;
   /** Times a fetch loop of the daemon started waiting because its services had no free capacity. */
   fetchPauses: number;
+  /** Outcome reports the engine rejected with an optimistic-locking conflict, each retried. */
+  outcomeConflicts: number;
+  /** Outcome reports given up after their retries; the engine hands those tasks out again when their locks expire. */
+  outcomeReportsAbandoned: number;
   /** Next-task predictions scored: tasks that followed another task of their process instance. */
   predictions: number;
   /** Share of scored predictions whose first activity was the one that came; null before the first. */

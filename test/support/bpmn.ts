@@ -4,6 +4,8 @@ export interface TaskSpec {
   topic: string;
   /** `camunda:properties` of the task. */
   properties?: Record<string, string>;
+  /** `camunda:inputParameter`s of the task: local variables of its execution, by name, with a value or an expression. */
+  inputs?: Record<string, string>;
   /** Adds an error boundary event catching this code, leading to an end event `<id>_Caught`. */
   catchErrorCode?: string;
   /**
@@ -31,7 +33,14 @@ export function linearProcess(processId: string, tasks: readonly TaskSpec[]): st
     const properties = Object.entries(task.properties ?? {})
       .map(([name, value]) => `<camunda:property name="${escapeXml(name)}" value="${escapeXml(value)}" />`)
       .join('');
-    const extension = properties === '' ? '' : `<bpmn:extensionElements><camunda:properties>${properties}</camunda:properties></bpmn:extensionElements>`;
+    const inputs = Object.entries(task.inputs ?? {})
+      .map(([name, value]) => `<camunda:inputParameter name="${escapeXml(name)}">${escapeXml(value)}</camunda:inputParameter>`)
+      .join('');
+    const extensions = [
+      properties === '' ? '' : `<camunda:properties>${properties}</camunda:properties>`,
+      inputs === '' ? '' : `<camunda:inputOutput>${inputs}</camunda:inputOutput>`,
+    ].join('');
+    const extension = extensions === '' ? '' : `<bpmn:extensionElements>${extensions}</bpmn:extensionElements>`;
     const priority = task.priority === undefined ? '' : ` camunda:taskPriority="${escapeXml(String(task.priority))}"`;
     elements.push(`<bpmn:serviceTask id="${task.id}" camunda:type="external" camunda:topic="${escapeXml(task.topic)}"${priority}>${extension}</bpmn:serviceTask>`);
     flows.push(`<bpmn:sequenceFlow id="Flow_${previous}_${task.id}" sourceRef="${previous}" targetRef="${task.id}" />`);

@@ -1,7 +1,7 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** A loopback HTTP proxy in front of the engine that counts the definition XML and fetch-and-lock requests passing through. */
+/** A loopback HTTP proxy in front of the engine that counts the definition XML requests, the fetch-and-lock requests and their response bytes. */
 export interface CountingProxy {
   /** The engine's REST base URL through the proxy. */
   url: string;
@@ -9,6 +9,8 @@ export interface CountingProxy {
   readonly xmlFetches: number;
   /** Arrival times (`Date.now()`) of `POST .../external-task/fetchAndLock` requests, also those the engine never answered. */
   readonly fetchAndLockTimes: readonly number[];
+  /** Bytes of the response bodies of `POST .../external-task/fetchAndLock`. */
+  readonly fetchResponseBytes: number;
   close(): Promise<void>;
 }
 
@@ -20,18 +22,25 @@ export async function startCountingProxy(engineRestUrl: string): Promise<Countin
   const target = new URL(engineRestUrl);
   let xmlFetches = 0;
   const fetchAndLockTimes: number[] = [];
+  let fetchResponseBytes = 0;
 
   const server: Server = createServer((incoming, outgoing) => {
     if (incoming.method === 'GET' && XML_PATH.test(incoming.url ?? '')) {
       xmlFetches += 1;
     }
-    if (incoming.method === 'POST' && FETCH_AND_LOCK_PATH.test(incoming.url ?? '')) {
+    const isFetch = incoming.method === 'POST' && FETCH_AND_LOCK_PATH.test(incoming.url ?? '');
+    if (isFetch) {
       fetchAndLockTimes.push(Date.now());
     }
     const forwarded = request(
       { host: target.hostname, port: target.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: target.host } },
       (response) => {
         outgoing.writeHead(response.statusCode ?? 502, response.headers);
+        if (isFetch) {
+          response.on('data', (chunk: Buffer) => {
+            fetchResponseBytes += chunk.length;
+          });
+        }
         response.pipe(outgoing);
       },
     );
@@ -49,6 +58,9 @@ export async function startCountingProxy(engineRestUrl: string): Promise<Countin
       return xmlFetches;
     },
     fetchAndLockTimes,
+    get fetchResponseBytes() {
+      return fetchResponseBytes;
+    },
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
