@@ -20,6 +20,7 @@ export { Daemon, type DaemonOptions, type DaemonState } from './daemon/daemon.ts
 export { compileConfig, loadConfigFile, parseConfig } from './config/load.ts';
 export type { RouterConfig } from './config/types.ts';
 export type { Task, TaskOutcome, Variables } from './engine/types.ts';
+export { TypedVariable, type DeclaredType, type VariableType } from './engine/typed-variable.ts';
 export type { ExternalTaskJson } from './engine/camunda7/task.ts';
 export type { Route } from './routing/route.ts';
 export type { DefinitionModel, Activity } from './definitions/model.ts';

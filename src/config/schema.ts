@@ -103,7 +103,7 @@ const oauthAuth = z.strictObject({
     .meta({ description: 'Audience of the token. Default: zeebe.camunda.io for camunda8, none for camunda7.' }),
   scope: z.string({ error: 'an OAuth scope' }).min(1, { error: 'a non-empty OAuth scope' }).optional().meta({ description: 'Scope of the token, when the identity provider needs one.' }),
   clientAuthentication: z.enum(['basic', 'body'], { error: 'basic (HTTP basic auth at the token endpoint) or body (client_id and client_secret in the form)' }).default('basic')
-    .meta({ description: 'camunda7: how the daemon authenticates at the token endpoint, with HTTP basic auth or with client_id and client_secret in the form.' }),
+    .meta({ description: 'camunda7 only: how the daemon authenticates at the token endpoint, with HTTP basic auth or with client_id and client_secret in the form.' }),
 });
 
 const grpcAddress = z
@@ -253,19 +253,19 @@ const topic = z
     path: routePath.optional().meta({ description: 'Path appended to the service\'s base URL. Default: /.' }),
     method: method.default('POST').meta({ description: 'HTTP method. GET and DELETE send no body.' }),
     variables: z.array(z.string({ error: 'a variable name' }), { error: 'a list of variable names' }).optional().meta({ description: 'Names of the process variables fetched with each task and sent to the service. Default: all variables.' }),
-    localVariables: flag.default(false).meta({ description: 'camunda7: fetch only the variables local to the task\'s execution.' }),
+    localVariables: flag.default(false).meta({ description: 'camunda7 only: fetch only the variables local to the task\'s execution.' }),
     resultVariable: z.string({ error: 'a variable name' }).min(1).optional().meta({ description: 'Process variable that receives the whole response body.' }),
-    variableTypes: variableTypes.default({}).meta({ description: 'camunda7: engine types of result variables by name, such as { dueDate: Date, order: Object }.' }),
+    variableTypes: variableTypes.default({}).meta({ description: 'camunda7 only: engine types of result variables by name, such as { dueDate: Date, order: Object }.' }),
     errors: z.record(statusKey, errorMapping).default({}).meta({ description: 'HTTP status to BPMN error: 409: OUT_OF_STOCK, or 409: { code: OUT_OF_STOCK, message: ... }.' }),
     handler: z.string({ error: 'the path of a handler module, e.g. workers/audit-log.ts' }).min(1).optional().meta({ description: 'In-process handler module instead of a service; a relative path resolves against the configuration file\'s folder.' }),
     lockDuration: positiveDuration.optional().meta({ description: 'Lock duration of this topic\'s tasks. Default: engine.lockDuration.' }),
-    tenantIds: stringList('tenant id').optional().meta({ description: 'camunda7: fetch only tasks of these tenants.' }),
-    withoutTenantId: flag.default(false).meta({ description: 'camunda7: fetch only tasks that belong to no tenant.' }),
-    processDefinitionKeys: stringList('process definition key').optional().meta({ description: 'camunda7: fetch only tasks of these process definition keys.' }),
+    tenantIds: stringList('tenant id').optional().meta({ description: 'camunda7 only: fetch only tasks of these tenants.' }),
+    withoutTenantId: flag.default(false).meta({ description: 'camunda7 only: fetch only tasks that belong to no tenant.' }),
+    processDefinitionKeys: stringList('process definition key').optional().meta({ description: 'camunda7 only: fetch only tasks of these process definition keys.' }),
     processDefinitionVersionTag: z.string({ error: 'a version tag' }).min(1, { error: 'a non-empty version tag' }).optional()
-      .meta({ description: 'camunda7: fetch only tasks whose process definition has this version tag.' }),
+      .meta({ description: 'camunda7 only: fetch only tasks whose process definition has this version tag.' }),
     businessKey: z.string({ error: 'a business key' }).min(1, { error: 'a non-empty business key' }).optional()
-      .meta({ description: 'camunda7: fetch only tasks of process instances with this business key.' }),
+      .meta({ description: 'camunda7 only: fetch only tasks of process instances with this business key.' }),
   }, { error: 'a topic entry such as { topic: reserve-stock, service: inventory }' })
   .refine((value) => !(value.service !== undefined && value.handler !== undefined), {
     error: 'either service or handler, not both',
