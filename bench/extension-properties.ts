@@ -8,7 +8,8 @@
  * complete them) with a fresh orchestrator, so the definition caches start
  * empty.
  *
- * Two workloads: `cold`, one task in each of many freshly deployed
+ * Prediction is off, since it reads each definition after routing either
+ * way. Two workloads: `cold`, one task in each of many freshly deployed
  * definitions (every task needs its definition's XML), and `warm`, many
  * tasks of one definition (one XML fetch, then cache hits). The models carry
  * a diagram (BPMNDI), as modellers save them. The figures are wall time,
@@ -121,6 +122,8 @@ engine:
   baseUrl: '${proxy.url}'
   workerId: bench-extension-properties
   includeExtensionProperties: ${mode === 'fetched properties'}
+# Prediction would read every definition after routing; the comparison is of routing alone.
+prediction: { enabled: false }
 topics:
   - topic: ${topic}
     handler: bench/support/complete-handler.ts

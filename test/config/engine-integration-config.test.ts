@@ -53,15 +53,29 @@ topics:
 
   test('camunda8 rejects Camunda 7 topic keys', () => {
     const issues = issuesOf(`
-engine: { type: camunda8, baseUrl: 'http://127.0.0.1:8080', includeExtensionProperties: true }
+engine: { type: camunda8, baseUrl: 'http://127.0.0.1:8080' }
 services:
   a: { baseUrl: http://127.0.0.1:9000 }
 topics:
   - { topic: t, service: a, tenantIds: [one], localVariables: true, variableTypes: { due: Date } }
 `);
 
-    expect(issues.map((issue) => issue.path).sort()).toEqual(['engine.includeExtensionProperties', 'topics[0].localVariables', 'topics[0].tenantIds', 'topics[0].variableTypes']);
+    expect(issues.map((issue) => issue.path).sort()).toEqual(['topics[0].localVariables', 'topics[0].tenantIds', 'topics[0].variableTypes']);
     expect(issues.find((issue) => issue.path === 'topics[0].tenantIds')?.expected).toBe('no tenantIds for camunda8; it needs engine.type: camunda7');
+  });
+
+  test('camunda8 rejects includeExtensionProperties', () => {
+    const [issue, ...others] = issuesOf(`
+engine: { type: camunda8, baseUrl: 'http://127.0.0.1:8080', includeExtensionProperties: true }
+services:
+  a: { baseUrl: http://127.0.0.1:9000 }
+topics:
+  - { topic: t, service: a }
+`);
+
+    expect(others).toEqual([]);
+    expect(issue?.path).toBe('engine.includeExtensionProperties');
+    expect(issue?.expected).toBe('false; it needs engine.type: camunda7');
   });
 
   test('an invalid secret stays hidden', () => {

@@ -115,6 +115,8 @@ engine:
   baseUrl: ${proxy.url}
   asyncResponseTimeout: 1s
   includeExtensionProperties: true
+# Prediction reads each definition after routing, to learn its graph; without it nothing needs the XML.
+prediction: { enabled: false }
 services:
   backend: { baseUrl: '${service.url}' }
 topics:
