@@ -437,6 +437,11 @@ export class ServiceOrchestrator {
    */
   async prefetchProcessXml(definitionId: string): Promise<boolean> {
     this.#assertOpen('prefetchProcessXml');
+    if (this.#definitions.has(definitionId)) {
+      // A caller's read of a cached definition counts as a cache hit, as a task's does; prediction's own reads do not.
+      await this.#definitions.get(definitionId);
+      return true;
+    }
     return this.#prediction.prefetchDefinition(definitionId);
   }
 
