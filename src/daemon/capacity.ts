@@ -53,9 +53,19 @@ export class CapacityLedger {
   /** The lanes of each topic entry; entries that share a topic name (one per tenant, say) have lanes of their own. */
   readonly #topicLanes = new Map<TopicOptions, Set<string>>();
   readonly #waiters = new Set<() => void>();
+  readonly #reportLimit: number;
+  #reporting = 0;
 
-  constructor(capacity: LaneCapacity, topics: readonly TopicOptions[], laneOf: (topic: TopicOptions) => string | undefined) {
+  /**
+   * `reportLimit` bounds the tasks whose dispatch has ended and whose outcome
+   * is still on its way to the engine. While that many are pending, no fetch
+   * starts, so a slow engine slows fetching down instead of letting locked
+   * tasks pile up. @default the sum of the slot limits of the topics' lanes
+   */
+  constructor(capacity: LaneCapacity, topics: readonly TopicOptions[], laneOf: (topic: TopicOptions) => string | undefined, reportLimit?: number) {
     this.#capacity = capacity;
+    const knownLanes = new Set(topics.map(laneOf).filter((lane) => lane !== undefined));
+    this.#reportLimit = reportLimit ?? Math.max(1, [...knownLanes].reduce((sum, lane) => sum + capacity.slotLimit(lane), 0));
     for (const topic of topics) {
       const lane = laneOf(topic);
       this.#topicLanes.set(topic, new Set(lane === undefined ? [] : [lane]));
@@ -79,6 +89,9 @@ export class CapacityLedger {
    * topic may be fetched now. `maxTasks` caps the request.
    */
   plan(topics: readonly TopicOptions[], maxTasks: number): FetchPlan | undefined {
+    if (this.#reporting >= this.#reportLimit) {
+      return undefined;
+    }
     const included: TopicOptions[] = [];
     const lanes = new Set<string>();
     let allowed = maxTasks;
@@ -129,6 +142,30 @@ export class CapacityLedger {
   release(hold: Hold): void {
     this.#add(hold.lanes, -1);
     hold.lanes = [];
+  }
+
+  /**
+   * Moves a task from its lane to the pending reports: its dispatch ended, so
+   * its slot is free for the next task while its outcome goes to the engine.
+   * Returns the function that ends the report; safe to call twice.
+   */
+  reporting(hold: Hold): () => void {
+    this.release(hold);
+    this.#reporting += 1;
+    let ended = false;
+    return () => {
+      if (ended) {
+        return;
+      }
+      ended = true;
+      this.#reporting -= 1;
+      this.notify();
+    };
+  }
+
+  /** Outcomes on their way to the engine. */
+  get pendingReports(): number {
+    return this.#reporting;
   }
 
   /** Resolves at the next release of slots or {@link notify}. */

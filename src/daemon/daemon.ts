@@ -339,7 +339,13 @@ export class Daemon {
       await this.#unlock(task);
       return;
     }
-    await this.#report(entry, outcome);
+    // The service is done with the task, so its slot goes to the next one while the outcome is reported.
+    const reported = this.#ledger.reporting(entry.hold);
+    try {
+      await this.#report(entry, outcome);
+    } finally {
+      reported();
+    }
   }
 
   async #route(entry: InFlight): Promise<RoutedOutcome> {
