@@ -128,7 +128,9 @@ function compile(
       baseUrl: service.baseUrl.replace(/\/+$/, ''),
       timeoutMs: service.timeout,
       maxConcurrent: service.maxConcurrent,
-      auth: service.auth,
+      auth: service.auth === undefined ? undefined : Object.freeze(service.auth.type === 'oauth'
+        ? { ...service.auth, audience: service.auth.audience, scope: service.auth.scope }
+        : { ...service.auth }),
       headers: Object.freeze({ ...service.headers }),
       retry: compileRetry(service.retry, dispatch.retry),
       breaker: compileBreaker(service.breaker, dispatch.breaker),

@@ -71,9 +71,6 @@ const bearerAuth = z.strictObject({
     .meta({ description: 'Token sent as Authorization: Bearer; write ${ENV_VAR} to keep it out of the file.' }),
 });
 
-const auth = z.discriminatedUnion('type', [basicAuth, bearerAuth], {
-  error: 'an object with type: basic (username, password) or type: bearer (token)',
-});
 
 /** A boolean; the strings `true` and `false` are accepted because `${VAR}` substitution yields strings. */
 const flag = z.preprocess((value) => {
@@ -103,7 +100,11 @@ const oauthAuth = z.strictObject({
     .meta({ description: 'Audience of the token. Default: zeebe.camunda.io for camunda8, none for camunda7.' }),
   scope: z.string({ error: 'an OAuth scope' }).min(1, { error: 'a non-empty OAuth scope' }).optional().meta({ description: 'Scope of the token, when the identity provider needs one.' }),
   clientAuthentication: z.enum(['basic', 'body'], { error: 'basic (HTTP basic auth at the token endpoint) or body (client_id and client_secret in the form)' }).default('basic')
-    .meta({ description: 'camunda7 only: how the daemon authenticates at the token endpoint, with HTTP basic auth or with client_id and client_secret in the form.' }),
+    .meta({ description: 'How the daemon authenticates at the token endpoint, with HTTP basic auth or with client_id and client_secret in the form; the camunda8 engine always uses the form.' }),
+});
+
+const serviceAuth = z.discriminatedUnion('type', [basicAuth, bearerAuth, oauthAuth], {
+  error: 'an object with type: basic (username, password), type: bearer (token) or type: oauth (clientId, clientSecret, tokenUrl)',
 });
 
 const grpcAddress = z
@@ -189,7 +190,7 @@ const service = z.strictObject({
   baseUrl: httpUrl.meta({ description: "Base URL of the service; a route's path is appended to it." }),
   timeout: positiveDuration.default(10_000).meta({ description: 'Timeout of one request: the longest wait for the response headers, and the longest pause while the body arrives.' }),
   maxConcurrent: integer(1, 10_000).default(10).meta({ description: 'Requests in flight to the service at once. It also bounds the tasks the daemon locks for the service.' }),
-  auth: auth.optional().meta({ description: '{ type: bearer, token } or { type: basic, username, password }.' }),
+  auth: serviceAuth.optional().meta({ description: '{ type: bearer, token }, { type: basic, username, password }, or OAuth 2.0 client credentials { type: oauth, clientId, clientSecret, tokenUrl }.' }),
   headers: z.record(z.string(), z.string({ error: 'a header value string' })).default({}).meta({ description: 'Extra headers sent with every request.' }),
   retry: retry.optional().meta({ description: 'Retries of transient errors for this service; each key left out comes from dispatch.retry.' }),
   breaker: breaker.optional().meta({ description: 'Circuit breaker of this service; each key left out comes from dispatch.breaker.' }),

@@ -17,7 +17,7 @@ export interface BearerAuth {
   token: string;
 }
 
-export type ServiceAuth = BasicAuth | BearerAuth;
+export type ServiceAuth = BasicAuth | BearerAuth | OAuthClientCredentials;
 
 /** OAuth 2.0 client credentials: the daemon fetches an access token and sends it as a bearer token. */
 export interface OAuthClientCredentials {
@@ -28,7 +28,7 @@ export interface OAuthClientCredentials {
   /** The `audience` form parameter that some identity providers require; Camunda 8 always has one. */
   audience: string | undefined;
   scope: string | undefined;
-  /** Client authentication at the token endpoint (Camunda 7): HTTP basic (RFC 6749's default) or the form body. */
+  /** Client authentication at the token endpoint: HTTP basic (RFC 6749's default) or the form body. The Camunda 8 SDK always uses the form. */
   clientAuthentication: 'basic' | 'body';
 }
 

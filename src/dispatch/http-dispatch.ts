@@ -159,7 +159,7 @@ export function requestFailure(what: string, service: ServiceOptions, error: unk
   };
 }
 
-/** Headers of a request to a service; `idempotencyKey` is omitted for batch requests, whose items carry their own. */
+/** Headers of a request to a service, without `authorization`, which the service's pool adds; `idempotencyKey` is omitted for batch requests, whose items carry their own. */
 export function requestHeaders(service: ServiceOptions, idempotencyKeyValue: string | undefined, sendsBody: boolean): Record<string, string> {
   const headers: Record<string, string> = {
     ...service.headers,
@@ -170,11 +170,6 @@ export function requestHeaders(service: ServiceOptions, idempotencyKeyValue: str
   }
   if (sendsBody) {
     headers['content-type'] = 'application/json';
-  }
-  if (service.auth?.type === 'basic') {
-    headers.authorization = `Basic ${Buffer.from(`${service.auth.username}:${service.auth.password}`).toString('base64')}`;
-  } else if (service.auth?.type === 'bearer') {
-    headers.authorization = `Bearer ${service.auth.token}`;
   }
   return headers;
 }

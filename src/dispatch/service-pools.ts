@@ -2,6 +2,7 @@ import { Pool } from 'undici';
 
 import type { ServiceOptions } from '../config/types.ts';
 import { errorTypeOf, type CallResult } from '../telemetry/recorder.ts';
+import { serviceAuthorization, type ServiceAuthorization } from './service-auth.ts';
 
 /** Largest response body read from a service; a larger one fails the task instead of filling memory. */
 export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
@@ -25,6 +26,7 @@ export interface ServiceResponse {
 export class ServicePools {
   readonly #services: ReadonlyMap<string, ServiceOptions>;
   readonly #pools = new Map<string, Pool>();
+  readonly #authorizations = new Map<string, ServiceAuthorization>();
   /** Path of each service's base URL, without a trailing slash, prefixed to every request path. */
   readonly #basePaths = new Map<string, string>();
 
@@ -46,7 +48,22 @@ export class ServicePools {
     request: { method: string; path: string; headers: Record<string, string>; body: string | undefined },
   ): Promise<ServiceResponse> {
     const service = this.#service(serviceName);
+    const authorization = this.#authorization(service);
+    let response = await this.#send(service, request, await authorization.header());
+    if (response.status === 401 && authorization.rejected(response.sentAuthorization)) {
+      // An access token the service no longer accepts: one more attempt with a new token.
+      response = await this.#send(service, request, await authorization.header());
+    }
+    return { status: response.status, headers: response.headers, body: response.body };
+  }
+
+  async #send(
+    service: ServiceOptions,
+    request: { method: string; path: string; headers: Record<string, string>; body: string | undefined },
+    authorizationHeader: string | undefined,
+  ): Promise<ServiceResponse & { sentAuthorization: string | undefined }> {
     const pool = this.#pool(service);
+    const headers = authorizationHeader === undefined ? request.headers : { ...request.headers, authorization: authorizationHeader };
 
     let response;
     let body: string;
@@ -54,7 +71,7 @@ export class ServicePools {
       response = await pool.request({
         method: request.method as 'POST',
         path: `${this.#basePaths.get(service.name) ?? ''}${request.path}`,
-        headers: request.headers,
+        headers,
         body: request.body,
         headersTimeout: service.timeoutMs,
         bodyTimeout: service.timeoutMs,
@@ -65,7 +82,16 @@ export class ServicePools {
       throw error;
     }
     this.#observe?.(service.name, { method: request.method, path: request.path }, { status: response.statusCode });
-    return { status: response.statusCode, headers: response.headers, body };
+    return { status: response.statusCode, headers: response.headers, body, sentAuthorization: authorizationHeader };
+  }
+
+  #authorization(service: ServiceOptions): ServiceAuthorization {
+    let authorization = this.#authorizations.get(service.name);
+    if (authorization === undefined) {
+      authorization = serviceAuthorization(service);
+      this.#authorizations.set(service.name, authorization);
+    }
+    return authorization;
   }
 
   /** Opens a service's pool ahead of its first request. */

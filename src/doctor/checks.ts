@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { request } from 'undici';
 
 import type { RedisOptions, RouterConfig, ServiceOptions } from '../config/types.ts';
+import { serviceAuthorization } from '../dispatch/service-auth.ts';
 import { Camunda7Rest } from '../engine/camunda7/rest.ts';
 import { EngineRequestError } from '../errors.ts';
 
@@ -73,7 +74,13 @@ function engineFailure(error: unknown, config: RouterConfig): string {
  */
 export async function checkService(service: ServiceOptions): Promise<CheckResult> {
   const name = `service ${service.name}`;
-  const headers: Record<string, string> = { ...service.headers, ...authorizationHeader(service) };
+  let authorization: string | undefined;
+  try {
+    authorization = await serviceAuthorization(service).header();
+  } catch (error) {
+    return { name, verdict: 'fail', detail: error instanceof Error ? error.message : String(error) };
+  }
+  const headers: Record<string, string> = authorization === undefined ? { ...service.headers } : { ...service.headers, authorization };
   const status = await reach(service.baseUrl, headers, Math.min(service.timeoutMs, MAX_CHECK_TIMEOUT_MS));
 
   if (typeof status === 'string') {
@@ -86,17 +93,6 @@ export async function checkService(service: ServiceOptions): Promise<CheckResult
     return { name, verdict: 'warn', detail: `${service.baseUrl} returned HTTP ${status}; check services.${service.name}.auth` };
   }
   return { name, verdict: 'ok', detail: `${service.baseUrl} returned HTTP ${status}` };
-}
-
-function authorizationHeader(service: ServiceOptions): Record<string, string> {
-  const { auth } = service;
-  if (auth === undefined) {
-    return {};
-  }
-  if (auth.type === 'bearer') {
-    return { authorization: `Bearer ${auth.token}` };
-  }
-  return { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` };
 }
 
 /**

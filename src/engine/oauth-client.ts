@@ -20,6 +20,10 @@ const MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024;
 export interface TokenClientOptions {
   /** Timeout of one token request. */
   timeoutMs: number;
+  /** Configuration key of the credentials, named in errors and logs. @default 'engine.auth' */
+  configKey?: string;
+  /** Builds the error of a failed token request. @default an {@link EngineRequestError} without status */
+  makeError?: (message: string, cause?: unknown) => Error;
   logger?: Logger;
   /** Epoch milliseconds; a fake clock lets tests move time. @default Date.now */
   now?: () => number;
@@ -42,6 +46,8 @@ export class ClientCredentialsTokens {
   readonly #timeoutMs: number;
   readonly #logger: Logger;
   readonly #now: () => number;
+  readonly #configKey: string;
+  readonly #makeError: (message: string, cause?: unknown) => Error;
   #cached: CachedToken | undefined;
   #pending: Promise<string> | undefined;
   #requests = 0;
@@ -51,6 +57,8 @@ export class ClientCredentialsTokens {
     this.#timeoutMs = options.timeoutMs;
     this.#logger = options.logger ?? silentLogger();
     this.#now = options.now ?? Date.now;
+    this.#configKey = options.configKey ?? 'engine.auth';
+    this.#makeError = options.makeError ?? ((message, cause) => new EngineRequestError(message, undefined, cause === undefined ? undefined : { cause }));
   }
 
   /** Token requests sent so far. */
@@ -111,14 +119,14 @@ export class ClientCredentialsTokens {
       status = response.statusCode;
       text = await readLimited(response.body);
     } catch (error) {
-      throw new EngineRequestError(`POST ${tokenUrl} (engine.auth.tokenUrl) failed: ${(error as Error).message}; check that the token endpoint is reachable`, undefined, { cause: error });
+      throw this.#makeError(`POST ${tokenUrl} (${this.#configKey}.tokenUrl) failed: ${(error as Error).message}; check that the token endpoint is reachable`, error);
     }
 
-    const token = parseTokenResponse(tokenUrl, status, text);
+    const token = parseTokenResponse(tokenUrl, status, text, this.#configKey, this.#makeError);
     const lifetimeMs = token.expiresInSeconds === undefined ? Number.POSITIVE_INFINITY : token.expiresInSeconds * 1000;
     const margin = Math.min(MAX_RENEW_MARGIN_MS, lifetimeMs * RENEW_MARGIN_SHARE);
     this.#cached = { token: token.accessToken, renewAt: sentAt + lifetimeMs - margin };
-    this.#logger.debug({ tokenUrl, expiresInSeconds: token.expiresInSeconds ?? null }, 'engine access token received');
+    this.#logger.debug({ tokenUrl, configKey: this.#configKey, expiresInSeconds: token.expiresInSeconds ?? null }, 'access token received');
     return token.accessToken;
   }
 }
@@ -133,7 +141,7 @@ interface TokenResponse {
  * names the endpoint's error code (section 5.2) and what to check. The
  * error has no status, so callers treat it like an unreachable engine.
  */
-function parseTokenResponse(tokenUrl: string, status: number, text: string): TokenResponse {
+function parseTokenResponse(tokenUrl: string, status: number, text: string, key: string, makeError: (message: string) => Error): TokenResponse {
   let body: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(text);
@@ -147,13 +155,13 @@ function parseTokenResponse(tokenUrl: string, status: number, text: string): Tok
   if (status < 200 || status >= 300) {
     const code = typeof body.error === 'string' ? body.error : 'no error code';
     const description = typeof body.error_description === 'string' ? `: ${body.error_description}` : '';
-    throw new EngineRequestError(`POST ${tokenUrl} (engine.auth.tokenUrl) returned HTTP ${status} (${code}${description}); check engine.auth.clientId, clientSecret and scope`);
+    throw makeError(`POST ${tokenUrl} (${key}.tokenUrl) returned HTTP ${status} (${code}${description}); check ${key}.clientId, clientSecret and scope`);
   }
   if (typeof body.access_token !== 'string' || body.access_token === '') {
-    throw new EngineRequestError(`POST ${tokenUrl} (engine.auth.tokenUrl) returned HTTP ${status} without an access_token; check that engine.auth.tokenUrl is the token endpoint`);
+    throw makeError(`POST ${tokenUrl} (${key}.tokenUrl) returned HTTP ${status} without an access_token; check that ${key}.tokenUrl is the token endpoint`);
   }
   if (typeof body.token_type === 'string' && body.token_type.toLowerCase() !== 'bearer') {
-    throw new EngineRequestError(`POST ${tokenUrl} (engine.auth.tokenUrl) returned a token of type ${JSON.stringify(body.token_type)}; only bearer tokens are supported`);
+    throw makeError(`POST ${tokenUrl} (${key}.tokenUrl) returned a token of type ${JSON.stringify(body.token_type)}; only bearer tokens are supported`);
   }
 
   const expiresIn = Number(body.expires_in);

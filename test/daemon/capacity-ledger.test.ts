@@ -24,7 +24,7 @@ function fetchTasks(ledger: CapacityLedger, count: number) {
     throw new Error('expected a fetch plan');
   }
   ledger.settle(plan, count);
-  return Array.from({ length: count }, () => ledger.holdFor(plan, topic.topic));
+  return Array.from({ length: count }, () => ledger.holdFor(plan, topic));
 }
 
 describe('capacity ledger reports', () => {
