@@ -14,6 +14,24 @@ import { systemClock } from './adaptive-cache.ts';
 import { decodeModel, encodeModel, MODEL_FORMAT_VERSION } from './model-codec.ts';
 import type { DefinitionModel } from './model.ts';
 
+/**
+ * The commands that callers of {@link RedisDefinitionStore.run} may send: a
+ * pipeline of hash commands. An ioredis client satisfies it; naming the
+ * commands here keeps ioredis's types out of the package's declarations.
+ */
+export interface RedisPipelineClient {
+  pipeline(): RedisPipeline;
+}
+
+/** A pipeline of the hash commands that shared transition counts use. */
+export interface RedisPipeline {
+  hincrby(key: string, field: string, increment: number): RedisPipeline;
+  pexpire(key: string, milliseconds: number): RedisPipeline;
+  hgetall(key: string): RedisPipeline;
+  /** Sends the commands; resolves one `[error, result]` pair per command, or null when the pipeline was discarded. */
+  exec(): Promise<[error: Error | null, result: unknown][] | null>;
+}
+
 /** A cache tier between the in-memory cache and the engine. Neither method rejects. */
 export interface SharedDefinitionStore {
   /** Returns the stored model, or undefined on a miss, an error or a timeout. */
@@ -155,7 +173,7 @@ export class RedisDefinitionStore implements SharedDefinitionStore {
    * and writes: nothing is sent while Redis is unavailable, and an error or
    * a timeout begins an outage. Resolves undefined in those cases; never rejects.
    */
-  async run<T>(command: (client: Redis) => Promise<T>): Promise<T | undefined> {
+  async run<T>(command: (client: RedisPipelineClient) => Promise<T>): Promise<T | undefined> {
     if (!(await this.#usable())) {
       return undefined;
     }

@@ -6,11 +6,11 @@
  * the definition cache: while it is unavailable each replica predicts from
  * its own counts, and the increments wait for the next sync.
  */
-import type { Redis } from 'ioredis';
+import type { RedisPipelineClient } from '../definitions/redis-store.ts';
 
 /** The part of the Redis tier that runs commands; see `RedisDefinitionStore.run`. */
 export interface CommandRunner {
-  run<T>(command: (client: Redis) => Promise<T>): Promise<T | undefined>;
+  run<T>(command: (client: RedisPipelineClient) => Promise<T>): Promise<T | undefined>;
 }
 
 /** A count as `[from, to, count]`; `from` is undefined for the first task of an instance. */
