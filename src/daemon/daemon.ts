@@ -21,6 +21,9 @@ import { LockKeeper, type KeptLock } from './lock-keeper.ts';
 import type { PollWatchdog } from './poll-watchdog.ts';
 
 /** Lifecycle of the daemon; each change is logged at info. */
+/** Period of the timer that keeps the process alive while the daemon runs; it does nothing when it fires. */
+const KEEP_ALIVE_INTERVAL_MS = 60_000;
+
 export type DaemonState = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
 
 /** Pause between two attempts to report an outcome while the engine is unreachable. */
@@ -96,6 +99,7 @@ export class Daemon {
   #fetchingStopped: Promise<void> | undefined;
   #forceStop: (() => void) | undefined;
   #forced = false;
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: DaemonOptions) {
     this.#config = options.config;
@@ -164,6 +168,9 @@ export class Daemon {
       loop.start();
     }
     this.#preloader?.start();
+    // While every fetch loop waits for capacity (all breakers open, say), no request or ref'd timer is pending,
+    // and Node would exit as if the work were done. This timer keeps the daemon alive until stop() ends.
+    this.#keepAlive = setInterval(() => {}, KEEP_ALIVE_INTERVAL_MS);
     this.#setState('running', {
       engine: this.#config.engine.baseUrl,
       workerId: this.#config.engine.workerId,
@@ -221,6 +228,8 @@ export class Daemon {
     } catch (error) {
       this.#setState('failed', { err: error });
       throw error;
+    } finally {
+      clearInterval(this.#keepAlive);
     }
   }
 

@@ -51,6 +51,8 @@ interface Lane {
   waiting: Set<WaitingJob>;
   /** Wakes the tasks pausing between retries. */
   sleepers: Set<() => void>;
+  /** Message of the service's latest transient failure, logged when its breaker opens. */
+  lastFailure: string | undefined;
 }
 
 /**
@@ -266,6 +268,11 @@ export class Dispatcher {
       }
       const transient = outcome.kind === 'failure' && outcome.transient === true;
       if (transient) {
+        lane.lastFailure = outcome.message;
+        if (lane.breaker === undefined || lane.breaker.state === 'closed') {
+          // Bounded: after failureThreshold of these the breaker opens, and its own line carries the error.
+          this.#logger.warn({ service: lane.name, taskId: task.id, attempt: number, error: outcome.message }, 'service call failed');
+        }
         lane.breaker?.recordFailure();
       } else {
         lane.breaker?.recordSuccess();
@@ -399,6 +406,7 @@ export class Dispatcher {
         batcher: undefined,
         waiting: new Set(),
         sleepers: new Set(),
+        lastFailure: undefined,
       };
       this.#lanes.set(HANDLER_LANE, lane);
     }
@@ -420,6 +428,7 @@ export class Dispatcher {
       batcher: undefined,
       waiting: new Set(),
       sleepers: new Set(),
+      lastFailure: undefined,
     };
     if (service.batch !== undefined) {
       created.batcher = new Batcher(
@@ -434,7 +443,11 @@ export class Dispatcher {
       );
     }
     breaker.onChange(({ from, to, consecutiveFailures }) => {
-      this.#logger.info({ service: service.name, from, to, consecutiveFailures }, 'circuit breaker state changed');
+      if (to === 'open') {
+        this.#logger.warn({ service: service.name, from, to, consecutiveFailures, lastError: created.lastFailure }, 'circuit breaker state changed');
+      } else {
+        this.#logger.info({ service: service.name, from, to, consecutiveFailures }, 'circuit breaker state changed');
+      }
       if (to === 'open') {
         this.#cancelWaiting(created, `circuit breaker of service "${service.name}" opened`);
       }
