@@ -5,12 +5,12 @@
  * configuration the route is resolved exactly as the daemon does; without
  * one it comes from the activity's properties alone.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import { loadConfigFile } from '../config/load.ts';
 import type { RouterConfig } from '../config/types.ts';
-import { parseDefinition } from '../definitions/bpmn-extractor.ts';
+import { DEFAULT_PARSE_LIMITS, parseDefinition } from '../definitions/bpmn-extractor.ts';
 import type { Activity, DefinitionModel, ProcessInfo } from '../definitions/model.ts';
 import { BpmnParseError } from '../errors.ts';
 import { resolveRoute, ROUTE_PROPERTIES, type Route } from '../routing/route.ts';
@@ -92,11 +92,17 @@ export function runInspect(args: string[], out: NodeJS.WritableStream = process.
 
   const config = parsed.values.config === undefined ? undefined : loadConfigFile(parsed.values.config);
 
+  const maxBytes = config?.definitions?.maxBytes ?? DEFAULT_PARSE_LIMITS.maxBytes;
   let bytes: Buffer;
   try {
-    bytes = readFileSync(file);
+    bytes = readAtMost(file, maxBytes + 1);
   } catch (error) {
     err.write(`inspect: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? oneLine(error)}\n`);
+    return 1;
+  }
+  if (bytes.length > maxBytes) {
+    err.write(`inspect: ${file}: invalid BPMN (ERR_BPMN_LIMIT): the file is larger than the maxBytes limit of ${maxBytes} bytes; ` +
+      'raise definitions.maxBytes in the file given with --config if the definition is genuine\n');
     return 1;
   }
 
@@ -306,4 +312,29 @@ function plural(count: number, one: string, many: string): string {
 function oneLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/**
+ * Reads at most `limit` bytes of `file`, so an endless input such as
+ * /dev/zero or a huge file costs no more memory than the parser would
+ * accept.
+ */
+function readAtMost(file: string, limit: number): Buffer {
+  const descriptor = openSync(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(Math.min(limit, 1024 * 1024));
+    const chunks: Buffer[] = [];
+    let total = 0;
+    while (total < limit) {
+      const read = readSync(descriptor, buffer, 0, Math.min(buffer.length, limit - total), null);
+      if (read === 0) {
+        break;
+      }
+      chunks.push(Buffer.from(buffer.subarray(0, read)));
+      total += read;
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(descriptor);
+  }
 }

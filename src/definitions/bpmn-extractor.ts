@@ -110,7 +110,7 @@ export function parseDefinition(xml: string | Uint8Array, limits?: Partial<Parse
     throw new BpmnParseError(
       'ERR_BPMN_LIMIT',
       `BPMN XML is ${sourceBytes} bytes, over the maxBytes limit of ${compiled.maxBytes}; ` +
-        'raise the maxBytes parse limit if the definition is genuine',
+        'raise definitions.maxBytes in the configuration if the definition is genuine',
     );
   }
 

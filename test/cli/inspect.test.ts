@@ -115,7 +115,7 @@ topics:
 
     expect(run.code).toBe(1);
     expectOneLineError(run);
-    expect(run.stderr).toMatch(/invalid BPMN \(ERR_BPMN_LIMIT\): BPMN XML is \d+ bytes, over the maxBytes limit of 1024/);
+    expect(run.stderr).toMatch(/invalid BPMN \(ERR_BPMN_LIMIT\): the file is larger than the maxBytes limit of 1024 bytes/);
   });
 
   test('missing file rejected on one line', async () => {
@@ -136,5 +136,14 @@ topics:
     expect(run.code).toBe(2);
     expectOneLineError(run);
     expect(run.stderr).toContain('usage: inspect FILE [--config CONFIG] [--json]');
+  });
+
+  test('endless input stops at the size limit', async () => {
+    const run = await runCli(['inspect', '/dev/zero']);
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('ERR_BPMN_LIMIT');
+    expect(run.stderr).toContain('definitions.maxBytes');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
