@@ -5,7 +5,7 @@
  * declarations used from there.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -65,7 +65,7 @@ afterAll(() => {
 describe('npm package', () => {
   test('contains the build and not the sources', () => {
     expect(packedFiles).toEqual(expect.arrayContaining([
-      'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'config/schema.json', 'CHANGELOG.md', 'README.md', 'package.json',
+      'dist/index.js', 'dist/index.d.ts', 'dist/cli/bin.js', 'dist/cli/main.js', 'config/schema.json', 'CHANGELOG.md', 'README.md', 'package.json',
     ]));
     expect(packedFiles.filter((file) => /^(src|test|bench|deploy|scripts)\//.test(file) || file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([]);
   });
@@ -96,6 +96,22 @@ describe('npm package', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('bad.yaml:1:');
     expect(bad.stderr).toContain('engine.maxTasks: received 0, expected an integer from 1 to 1000');
+  });
+
+  test('command on old Node names the version', async () => {
+    // The machines ship Node 20 as /usr/bin/node; where it is missing or new enough there is nothing to check.
+    const systemNode = '/usr/bin/node';
+    const version = existsSync(systemNode) ? (await exec(systemNode, ['--version'], installDir)).stdout.trim() : '';
+    const [major = 0, minor = 0] = version.replace(/^v/, '').split('.').map(Number);
+    if (version === '' || major > 22 || (major === 22 && minor >= 19)) {
+      console.warn(`skipped: no Node.js older than 22.19 at ${systemNode} (found ${version || 'none'})`);
+      return;
+    }
+
+    const run = await exec(systemNode, [join(installDir, 'node_modules/bpmn-task-router/dist/cli/bin.js'), '--help'], installDir);
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`bpmn-task-router requires Node.js 22.19 or newer; this is Node.js ${version.replace(/^v/, '')}\n`);
   });
 
   test('demo explains that it needs the repository', async () => {
@@ -157,7 +173,7 @@ describe('npm package', () => {
   test('package.json names the build', () => {
     const manifest = JSON.parse(readFileSync(join(installDir, 'node_modules/bpmn-task-router/package.json'), 'utf8')) as Record<string, unknown>;
 
-    expect(manifest.bin).toEqual({ 'bpmn-task-router': 'dist/cli/main.js' });
+    expect(manifest.bin).toEqual({ 'bpmn-task-router': 'dist/cli/bin.js' });
     expect(manifest.types).toBe('./dist/index.d.ts');
     expect(manifest.engines).toEqual({ node: '>=22.19.0' });
   });
