@@ -128,7 +128,7 @@ function validate(args: string[]): number {
   } else {
     for (const verdict of verdicts) {
       if (verdict.valid) {
-        process.stdout.write(`${verdict.file}: valid (${verdict.services} services, ${verdict.topics} topics)\n`);
+        process.stdout.write(`${verdict.file}: valid (${plural(verdict.services ?? 0, 'service')}, ${plural(verdict.topics ?? 0, 'topic')})\n`);
       } else {
         process.stderr.write(`${verdict.message}\n`);
       }
@@ -156,3 +156,8 @@ main(process.argv.slice(2)).then(
     }
   },
 );
+
+/** Returns `count` with the noun, in the plural unless the count is 1. */
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

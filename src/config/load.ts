@@ -41,7 +41,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? String(error);
     throw new ConfigError(file, [
-      { path: '(file)', received: `unreadable file (${reason})`, expected: 'a readable YAML file; check the --config path' },
+      { path: '(file)', received: `unreadable file (${reason})`, expected: 'a readable YAML file; check the configuration file path' },
     ]);
   }
   return parseConfig(text, { file, env });
@@ -73,8 +73,19 @@ export function parseConfig(
     }]);
   }
 
+  const plain = toPlainValue(document, file);
+  if (plain !== null && plain !== undefined && (typeof plain !== 'object' || Array.isArray(plain))) {
+    throw new ConfigError(file, [{
+      path: '(top level)',
+      received: Array.isArray(plain) ? 'a list' : `a ${typeof plain}`,
+      expected: 'a mapping with the keys engine, services and topics',
+      line: 1,
+      column: 1,
+    }]);
+  }
+
   const locate = (path: KeyPath) => locateKey(document, lineCounter, path);
-  const { value: substituted, missing } = substituteEnv(toPlainValue(document, file), options.env ?? process.env);
+  const { value: substituted, missing } = substituteEnv(plain, options.env ?? process.env);
   const issues: ConfigIssue[] = missing.map((reference) => ({
     path: formatPath(reference.path),
     received: `\${${reference.name}} with ${reference.name} unset`,

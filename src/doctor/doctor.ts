@@ -37,7 +37,7 @@ export async function runDoctor(file: string, options: DoctorOptions = {}): Prom
     report({ name: 'others', verdict: 'skip', detail: 'the remaining checks need a valid configuration' });
     return results;
   }
-  report({ name: 'config', verdict: 'ok', detail: `${file}: ${config.services.size} services, ${config.topics.length} topics` });
+  report({ name: 'config', verdict: 'ok', detail: `${file}: ${config.services.size} service${config.services.size === 1 ? '' : 's'}, ${config.topics.length} topic${config.topics.length === 1 ? '' : 's'}` });
 
   for (const pending of startChecks(config)) {
     for (const result of await pending) {

@@ -166,6 +166,22 @@ topics: [{ topic: a, method: FETCH }]
   });
 });
 
+describe('top-level shape', () => {
+  test.each([
+    ['a list', '- engine\n- topics\n'],
+    ['a string', 'just some text\n'],
+    ['a number', '42\n'],
+  ])('%s is rejected as a whole', (received, text) => {
+    expect(issuesOf(text)).toEqual([{
+      path: '(top level)',
+      received,
+      expected: 'a mapping with the keys engine, services and topics',
+      line: 1,
+      column: 1,
+    }]);
+  });
+});
+
 describe('loadConfigFile', () => {
   test('message names the file, line and key path', () => {
     const folder = mkdtempSync(join(tmpdir(), 'router-config-'));

@@ -92,7 +92,7 @@ describe('npm package', () => {
     const good = await exec(command, ['validate', 'good.yaml'], installDir);
     const bad = await exec(command, ['validate', 'bad.yaml'], installDir);
 
-    expect(good).toMatchObject({ code: 0, stdout: 'good.yaml: valid (1 services, 1 topics)\n' });
+    expect(good).toMatchObject({ code: 0, stdout: 'good.yaml: valid (1 service, 1 topic)\n' });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('bad.yaml:1:');
     expect(bad.stderr).toContain('engine.maxTasks: received 0, expected an integer from 1 to 1000');
