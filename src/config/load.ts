@@ -33,6 +33,9 @@ const CAMUNDA8_TOKEN_AUDIENCE = 'zeebe.camunda.io';
 
 const SECRET_KEYS = new Set(['password', 'token', 'secret', 'clientsecret', 'authorization', 'auth', 'headers', 'apikey', 'api-key', 'x-api-key']);
 
+/** File names that Node can import as a handler module. */
+const HANDLER_EXTENSION = /\.(?:[cm]?js|[cm]?ts)$/;
+
 /** Loads, validates and compiles a configuration file; throws {@link ConfigError} listing every problem. */
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): RouterConfig {
   let text: string;
@@ -181,7 +184,14 @@ function compile(
     let handler: string | undefined;
     if (topic.handler !== undefined) {
       handler = isAbsolute(topic.handler) ? topic.handler : resolve(baseDir, topic.handler);
-      if (!existsSync(handler)) {
+      if (!HANDLER_EXTENSION.test(handler)) {
+        issues.push({
+          path: `topics[${index}].handler`,
+          received: JSON.stringify(topic.handler),
+          expected: 'a JavaScript or TypeScript module (.js, .mjs, .cjs, .ts, .mts or .cts) that exports a handler function',
+          ...locate(['topics', index, 'handler']),
+        });
+      } else if (!existsSync(handler)) {
         issues.push({
           path: `topics[${index}].handler`,
           received: JSON.stringify(topic.handler),

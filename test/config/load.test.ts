@@ -77,6 +77,7 @@ describe('parseConfig', () => {
     ['bad status key', withTopic('  - { topic: a, service: inventory, errors: { 99: X } }'), 'topics[0].errors.99', '"X"'],
     ['service and handler', withTopic('  - { topic: a, service: inventory, handler: x.ts }'), 'topics[0]', '"topic"'],
     ['missing handler file', withTopic('  - { topic: a, handler: no/such/module.ts }'), 'topics[0].handler', '"no/such/module.ts"'],
+    ['handler not a module', withTopic('  - { topic: a, handler: /etc/passwd }'), 'topics[0].handler', '"/etc/passwd"'],
     ['duplicate topic', withTopic('  - { topic: a, service: inventory }\n  - { topic: a, service: inventory }'), 'topics[1].topic', '"a"'],
     ['path without slash', withTopic('  - { topic: a, service: inventory, path: reserve }'), 'topics[0].path', '"reserve"'],
     ['no topics', 'engine: { baseUrl: http://127.0.0.1:8080/engine-rest }\ntopics: []', 'topics', '[]'],
