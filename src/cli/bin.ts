@@ -6,7 +6,7 @@
  * Node 20).
  */
 
-/** Oldest Node.js release the package supports, as package.json's `engines` says. */
+/** Oldest Node.js release the package supports, the same as `engines` in package.json. */
 const MINIMUM_NODE = [22, 19] as const;
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
