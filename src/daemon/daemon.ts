@@ -20,10 +20,10 @@ import { FetchLoop, type FetchLoopState } from './fetch-loop.ts';
 import { LockKeeper, type KeptLock } from './lock-keeper.ts';
 import type { PollWatchdog } from './poll-watchdog.ts';
 
-/** Lifecycle of the daemon; each change is logged at info. */
 /** Period of the timer that keeps the process alive while the daemon runs; it does nothing when it fires. */
 const KEEP_ALIVE_INTERVAL_MS = 60_000;
 
+/** Lifecycle of the daemon; each change is logged at info. */
 export type DaemonState = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
 
 /** Pause between two attempts to report an outcome while the engine is unreachable. */
