@@ -1,7 +1,7 @@
 /**
- * The daemon as its own process, with the only service it calls down: the
- * breaker opens, every fetch loop waits for capacity, and the process must
- * stay up (not exit as if its work were done) until a signal stops it.
+ * The daemon as its own process, with the only service it calls down. The
+ * breaker opens and every fetch loop waits for capacity. The process must
+ * stay up, not exit as if its work were done, until a signal stops it.
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -44,7 +44,7 @@ logging: { level: info }
 
     try {
       await waitFor(() => stdout.includes('circuit breaker state changed'), { timeoutMs: 20_000, description: 'the breaker to open' });
-      // The fetch loop now waits for capacity; before the fix the process exited here with code 0.
+      // The fetch loop now waits for capacity with no request out; without a ref'd timer Node would exit here with code 0.
       await new Promise((resolveWait) => setTimeout(resolveWait, 3_000));
       expect(child.exitCode).toBeNull();
       expect(stdout).toContain('ECONNREFUSED');
