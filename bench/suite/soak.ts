@@ -93,7 +93,9 @@ logging: { level: warn }
   const samples: { seconds: number; rssMb: number }[] = [];
   let tasksStarted = 0;
   let running = true;
+  let feederError: unknown;
   const started = performance.now();
+  // A rejected feeder must not reach Node's unhandled-rejection exit, which would leave the daemon child running.
   const feeder = (async () => {
     while (running) {
       const tickStarted = performance.now();
@@ -102,11 +104,14 @@ logging: { level: warn }
       tasksStarted += batch;
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, TICK_MS - (performance.now() - tickStarted))));
     }
-  })();
+  })().catch((error: unknown) => {
+    feederError = error;
+    running = false;
+  });
 
   try {
     let nextProgress = 0;
-    while (performance.now() - started < options.durationMs) {
+    while (running && performance.now() - started < options.durationMs) {
       await new Promise((resolve) => setTimeout(resolve, options.sampleIntervalMs));
       const seconds = (performance.now() - started) / 1000;
       samples.push({ seconds: round(seconds, 1), rssMb: round(rssMbOf(pid), 1) });
@@ -124,6 +129,9 @@ logging: { level: warn }
     if (code !== 0) {
       options.progress(`soak: the daemon exited with ${code}`);
     }
+  }
+  if (feederError !== undefined) {
+    throw feederError;
   }
 
   const total = options.durationMs / 1000;
