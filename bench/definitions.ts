@@ -14,7 +14,7 @@
  * Run: npm run bench:definitions   (writes bench/results/definitions.json)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,9 +29,9 @@ import { parseDefinition } from '../src/definitions/bpmn-extractor.ts';
 import { BPMN_MODEL_NS, CAMUNDA_NS, CONTAINER_TYPES, FLOW_NODE_TYPES, OPERATON_NS } from '../src/definitions/bpmn-vocabulary.ts';
 import { decodeModel, encodeModel } from '../src/definitions/model-codec.ts';
 import type { DefinitionModel } from '../src/definitions/model.ts';
-import { decodeXml } from '../src/definitions/xml-encoding.ts';
 import { generatedDefinition, RSS_DEFINITIONS, RSS_TASKS_PER_DEFINITION } from './definitions-rss.ts';
 import { compiledScript } from './support/compiled.ts';
+import { largestCorpusInputs, requireCorpus, type CorpusInput } from './support/corpus.ts';
 
 /** Corpus files taken as parse inputs: the largest well-formed BPMN files. */
 const CORPUS_INPUT_COUNT = 5;
@@ -47,7 +47,6 @@ const CACHE_SAMPLES = 15;
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 // BENCH_RESULTS_FILE lets the benchmark suite run this file without replacing the published results.
 const RESULTS_FILE = process.env.BENCH_RESULTS_FILE ?? join(BENCH_DIR, 'results', 'definitions.json');
-const CORPUS_CANDIDATES = [join(BENCH_DIR, '..', '..', 'shared', 'corpus', 'bpmn'), '/work/shared/corpus/bpmn'];
 
 // ---------------------------------------------------------------------------
 // Routing facts: what every parser must deliver per activity.
@@ -347,43 +346,7 @@ async function timeRuns(run: () => unknown, minMs: number): Promise<number> {
   return elapsed / runs;
 }
 
-interface Input {
-  name: string;
-  text: string;
-  bytes: number;
-}
-
-function findCorpus(): string {
-  const found = CORPUS_CANDIDATES.find((candidate) => existsSync(join(candidate, 'MANIFEST.csv')));
-  if (found === undefined) {
-    throw new Error(`BPMN corpus not found: no MANIFEST.csv in ${CORPUS_CANDIDATES.join(' or ')}`);
-  }
-  return found;
-}
-
-/** Picks the largest corpus files that our extractor accepts, decoded once so that every parser gets the same text. */
-function corpusInputs(corpus: string): Input[] {
-  const files = readdirSync(corpus, { recursive: true, encoding: 'utf8' })
-    .filter((file) => !file.endsWith('.csv') && !file.endsWith('.md') && statSync(join(corpus, file)).isFile())
-    .map((file) => ({ file, size: statSync(join(corpus, file)).size }))
-    .sort((left, right) => right.size - left.size || (left.file < right.file ? -1 : 1));
-
-  const inputs: Input[] = [];
-  for (const { file } of files) {
-    if (inputs.length === CORPUS_INPUT_COUNT) {
-      break;
-    }
-    const bytes = readFileSync(join(corpus, file));
-    try {
-      parseDefinition(bytes);
-    } catch {
-      continue;
-    }
-    const text = decodeXml(bytes);
-    inputs.push({ name: file, text, bytes: Buffer.byteLength(text) });
-  }
-  return inputs;
-}
+type Input = CorpusInput;
 
 async function measureParsers(inputs: readonly Input[]) {
   const times = new Map(PARSERS.map((parser) => [parser.id, new Map<string, number>()]));
@@ -553,7 +516,7 @@ function round(value: number, digits: number): number {
 
 async function main(): Promise<void> {
   const loadAtStart = loadavg()[0] ?? 0;
-  const inputs = corpusInputs(findCorpus());
+  const inputs = largestCorpusInputs(requireCorpus(), CORPUS_INPUT_COUNT);
 
   const parse = await measureParsers(inputs);
   const caches = await measureCaches();

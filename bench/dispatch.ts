@@ -20,7 +20,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,6 +30,7 @@ import { parseConfig } from '../src/config/load.ts';
 import { taskMetadata } from '../src/dispatch/http-dispatch.ts';
 import type { Task } from '../src/engine/types.ts';
 import { ServiceOrchestrator } from '../src/orchestrator.ts';
+import { machineFacts } from './support/machine.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // BENCH_RESULTS_FILE lets the benchmark suite run this file without replacing the published results.
@@ -220,14 +221,7 @@ async function main(): Promise<void> {
     const results = {
       generatedAt: new Date().toISOString(),
       command: 'npm run bench:dispatch',
-      machine: {
-        cpu: cpus()[0]?.model ?? 'unknown',
-        logicalCpus: cpus().length,
-        memoryGiB: Math.round(totalmem() / 2 ** 30),
-        kernel: release(),
-        loadAverage1mAtStart: round(loadAtStart, 2),
-        loadAverage1mAtEnd: round(loadavg()[0] as number, 2),
-      },
+      machine: machineFacts(loadAtStart),
       node: process.version,
       batchSpeedupVsOneByOne: round(batch.oneByOneMs / batch.batchMs, 2),
       addedLatencyP50Ms: round(roundPercentile(daemonRounds, 0.5)),

@@ -10,7 +10,7 @@
  * Run: npm run bench:engine   (writes bench/results/engine-client.json)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,6 +20,7 @@ import { parseConfig } from '../src/config/load.ts';
 import { deployBpmn, startProcessInstance } from '../src/demo/engine-rest.ts';
 import { startOperaton } from '../src/demo/operaton.ts';
 import { Camunda7Adapter } from '../src/engine/camunda7/adapter.ts';
+import { machineFacts } from './support/machine.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RESULTS_FILE = join(here, 'results', 'engine-client.json');
@@ -142,13 +143,7 @@ async function main(): Promise<void> {
     const results = {
       generatedAt: new Date().toISOString(),
       command: 'npm run bench:engine',
-      machine: {
-        cpu: cpus()[0]?.model ?? 'unknown',
-        logicalCpus: cpus().length,
-        memoryGiB: Math.round(totalmem() / 2 ** 30),
-        loadAverage1mAtStart: round(loadAtStart, 2),
-        loadAverage1mAtEnd: round(loadavg()[0] as number, 2),
-      },
+      machine: machineFacts(loadAtStart),
       node: process.version,
       method: { tasksPerRound: TASKS_PER_ROUND, rounds: ROUNDS, maxTasksPerFetch: MAX_TASKS, statistic: 'median over rounds', engine: 'bundled Operaton, in-memory H2' },
       clients: [

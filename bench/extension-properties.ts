@@ -20,7 +20,7 @@
  * Run: npm run bench:extension-properties   (writes bench/results/extension-properties.json)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,6 +30,7 @@ import { startOperaton } from '../src/demo/operaton.ts';
 import { Camunda7Adapter } from '../src/engine/camunda7/adapter.ts';
 import { ServiceOrchestrator } from '../src/orchestrator.ts';
 import { startCountingProxy, type CountingProxy } from '../test/support/counting-proxy.ts';
+import { machineFacts } from './support/machine.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RESULTS_FILE = join(here, 'results', 'extension-properties.json');
@@ -211,13 +212,7 @@ async function main(): Promise<void> {
     const results = {
       generatedAt: new Date().toISOString(),
       command: 'npm run bench:extension-properties',
-      machine: {
-        cpu: cpus()[0]?.model ?? 'unknown',
-        logicalCpus: cpus().length,
-        memoryGiB: Math.round(totalmem() / 2 ** 30),
-        loadAverage1mAtStart: round(loadAtStart, 2),
-        loadAverage1mAtEnd: round(loadavg()[0] as number, 2),
-      },
+      machine: machineFacts(loadAtStart),
       node: process.version,
       method: {
         coldDefinitions: COLD_DEFINITIONS,

@@ -23,8 +23,8 @@
  * the prediction section of docs/benchmarks.md). Skipped, with a message,
  * when the corpus is absent.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +40,8 @@ import { PredictionService, type PreparationTarget } from '../src/prediction/ser
 import { silentLogger } from '../src/telemetry/logger.ts';
 import { TelemetryRecorder } from '../src/telemetry/recorder.ts';
 import { ProcessWorkload, seededRandom, TASK_TYPES } from './support/process-simulator.ts';
+import { CORPUS_CANDIDATES, findCorpus } from './support/corpus.ts';
+import { machineFacts } from './support/machine.ts';
 
 const SEED = 20_261_205;
 /** Instances per workload counted for the best possible predictor. */
@@ -69,9 +71,6 @@ const MEMORY_CHECK_INSTANCES = 20;
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 const RESULTS_FILE = join(BENCH_DIR, 'results', 'prediction.json');
 const DOCS_FILE = join(BENCH_DIR, '..', 'docs', 'benchmarks.md');
-const CORPUS_CANDIDATES = process.env.BPMN_CORPUS_DIR
-  ? [process.env.BPMN_CORPUS_DIR]
-  : [join(BENCH_DIR, '..', '..', 'shared', 'corpus', 'bpmn'), '/work/shared/corpus/bpmn'];
 
 /** The daemon's defaults, from an empty prediction section. */
 const DEFAULTS = parseConfig('engine: { baseUrl: http://127.0.0.1:8080/engine-rest }\ntopics: [{ topic: unused }]\n', { env: {} }).prediction;
@@ -92,10 +91,6 @@ interface Workload {
 
 // ---------------------------------------------------------------------------
 // Workloads from the corpus.
-
-function findCorpus(): string | undefined {
-  return CORPUS_CANDIDATES.find((candidate) => existsSync(join(candidate, 'MANIFEST.csv')));
-}
 
 /** Parses MANIFEST.csv: a header line, then one row per file; fields may be quoted. */
 function readManifest(corpus: string): Record<string, string>[] {
@@ -566,14 +561,7 @@ async function main(): Promise<void> {
   const results = {
     generatedAt: new Date().toISOString(),
     command: 'npm run bench:prediction',
-    machine: {
-      cpu: cpus()[0]?.model ?? 'unknown',
-      logicalCpus: cpus().length,
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      kernel: release(),
-      loadAverage1mAtStart: round(loadAtStart, 2),
-      loadAverage1mAtEnd: round(loadavg()[0] as number, 2),
-    },
+    machine: machineFacts(loadAtStart),
     node: process.version,
     durationSeconds: Math.round((performance.now() - started) / 1000),
     accuracyRatioToOptimalAt10: round(at(10).oursTop1 / at(10).bestTop1),

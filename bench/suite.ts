@@ -17,7 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,7 @@ import { measureWarmRoute, runDefinitionsBenchmark, runDefinitionsShort, runDisp
 import { renderSection, replaceSection } from './suite/report.ts';
 import { runSoak } from './suite/soak.ts';
 import { round, type SuiteSize } from './suite/stats.ts';
+import { machineFacts } from './support/machine.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -139,14 +140,7 @@ async function main(): Promise<void> {
         command,
         startedAt: startedAt.toISOString(),
         finishedAt: new Date().toISOString(),
-        machine: {
-          cpu: cpus()[0]?.model ?? 'unknown',
-          logicalCpus: cpus().length,
-          memoryGiB: round(totalmem() / 2 ** 30, 1),
-          kernel: release(),
-          loadAverage1mAtStart: round(loadAtStart, 2),
-          loadAverage1mAtEnd: round(loadavg()[0] ?? 0, 2),
-        },
+        machine: machineFacts(loadAtStart),
         versions: {
           node: process.version,
           engine: `Operaton ${engineVersion}`,

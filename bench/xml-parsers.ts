@@ -16,7 +16,7 @@
  *
  * Run: npm run bench:xml   (writes bench/results/xml-parsers.json)
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +30,7 @@ import xml2js from 'xml2js';
 
 import { parseDefinition } from '../src/definitions/bpmn-extractor.ts';
 import type { DefinitionModel } from '../src/definitions/model.ts';
-import { decodeXml } from '../src/definitions/xml-encoding.ts';
+import { largestCorpusInputs, requireCorpus } from './support/corpus.ts';
 
 const BPMN = 'http://www.omg.org/spec/BPMN/20100524/MODEL';
 const CAMUNDA = 'http://camunda.org/schema/1.0/bpmn';
@@ -53,7 +53,6 @@ const HEAP_SAMPLES = 5;
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 const RESULTS_FILE = join(BENCH_DIR, 'results', 'xml-parsers.json');
-const CORPUS_CANDIDATES = [join(BENCH_DIR, '..', '..', 'shared', 'corpus', 'bpmn'), '/work/shared/corpus/bpmn'];
 
 // ---------------------------------------------------------------------------
 // Activity facts: the engine-neutral content that every parser must deliver.
@@ -587,40 +586,11 @@ interface Input {
   bytes: number;
 }
 
-function findCorpus(): string {
-  const found = CORPUS_CANDIDATES.find((candidate) => existsSync(join(candidate, 'MANIFEST.csv')));
-  if (found === undefined) {
-    throw new Error(`BPMN corpus not found: no MANIFEST.csv in ${CORPUS_CANDIDATES.join(' or ')}`);
-  }
-  return found;
+/** The largest corpus files, as inputs of every parser. */
+function corpusInputs(): Input[] {
+  return largestCorpusInputs(requireCorpus(), CORPUS_INPUT_COUNT).map((input) => ({ ...input, source: 'corpus' }));
 }
 
-/** Picks the largest corpus files that our extractor accepts, decoded once so that every parser gets the same text. */
-function corpusInputs(corpus: string): Input[] {
-  const files = readdirSync(corpus, { recursive: true, encoding: 'utf8' })
-    .filter((file) => !file.endsWith('.csv') && !file.endsWith('.md'))
-    .map((file) => ({ file, size: statSync(join(corpus, file)).size }))
-    .filter((entry) => statSync(join(corpus, entry.file)).isFile())
-    .sort((left, right) => right.size - left.size || (left.file < right.file ? -1 : 1));
-
-  const inputs: Input[] = [];
-  for (const { file } of files) {
-    if (inputs.length === CORPUS_INPUT_COUNT) {
-      break;
-    }
-    const bytes = readFileSync(join(corpus, file));
-    try {
-      parseDefinition(bytes);
-    } catch {
-      continue;
-    }
-    const text = decodeXml(bytes);
-    inputs.push({ name: file, source: 'corpus', text, bytes: Buffer.byteLength(text) });
-  }
-  return inputs;
-}
-
-/** Generates a Camunda 7 process: a chain of external service tasks with properties, parameters and diagram shapes. */
 function generatedInput(tasks: number): Input {
   const semantic: string[] = [];
   const diagram: string[] = [];
@@ -833,7 +803,7 @@ function round(value: number, digits: number): number {
 function main(): void {
   const loadAtStart = loadavg()[0] ?? 0;
   const gc = loadGc();
-  const inputs = [...corpusInputs(findCorpus()), generatedInput(GENERATED_TASKS)];
+  const inputs = [...corpusInputs(), generatedInput(GENERATED_TASKS)];
 
   const agreement = new Map<string, boolean>();
   for (const parser of PARSERS) {
