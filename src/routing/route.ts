@@ -133,11 +133,7 @@ function mergeVariableTypes(
     return defaults;
   }
   const merged = new Map(defaults);
-  for (const pair of value.split(',')) {
-    const trimmed = pair.trim();
-    if (trimmed === '') {
-      continue;
-    }
+  for (const trimmed of parseList(value) ?? []) {
     const match = /^([^=\s]+)\s*=\s*(.+)$/.exec(trimmed);
     const declared = match === null ? undefined : parseDeclaredType(match[2] as string);
     if (match === null || declared === undefined) {
@@ -178,11 +174,7 @@ function mergeErrors(
     return defaults;
   }
   const merged = new Map(defaults);
-  for (const pair of value.split(',')) {
-    const trimmed = pair.trim();
-    if (trimmed === '') {
-      continue;
-    }
+  for (const trimmed of parseList(value) ?? []) {
     const match = /^([1-5]\d\d)\s*[=:]\s*(\S+)$/.exec(trimmed);
     if (!match) {
       throw new RouteError(
