@@ -83,37 +83,37 @@ topics:
     const outcome = await dispatchTo('/invalid-json');
 
     expect(outcome.kind).toBe('failure');
-    expect(outcome.kind === 'failure' && outcome.message).toMatch(/POST downstream\/invalid-json returned HTTP 200 with an invalid JSON body/);
-    expect(outcome.kind === 'failure' && outcome.transient).toBe(false);
+    expect(outcome).toMatchObject({ kind: 'failure', message: expect.stringMatching(/POST downstream\/invalid-json returned HTTP 200 with an invalid JSON body/) });
+    expect(outcome).toMatchObject({ kind: 'failure', transient: false });
   });
 
   test('invalid +json 2xx is a failure', async () => {
     const outcome = await dispatchTo('/problem-json');
 
     expect(outcome.kind).toBe('failure');
-    expect(outcome.kind === 'failure' && outcome.details).toContain('<html>oops</html>');
+    expect(outcome).toMatchObject({ kind: 'failure', details: expect.stringContaining('<html>oops</html>') });
   });
 
   test('oversized body is a bounded failure', async () => {
     const outcome = await dispatchTo('/huge');
 
     expect(outcome.kind).toBe('failure');
-    expect(outcome.kind === 'failure' && outcome.message).toMatch(/response body larger than the 16 MiB limit/);
+    expect(outcome).toMatchObject({ kind: 'failure', message: expect.stringMatching(/response body larger than the 16 MiB limit/) });
   });
 
   test('stalled body times out', async () => {
     const outcome = await dispatchTo('/stalled-body');
 
     expect(outcome.kind).toBe('failure');
-    expect(outcome.kind === 'failure' && outcome.message).toMatch(/timed out after 300 ms/);
-    expect(outcome.kind === 'failure' && outcome.transient).toBe(true);
+    expect(outcome).toMatchObject({ kind: 'failure', message: expect.stringMatching(/timed out after 300 ms/) });
+    expect(outcome).toMatchObject({ kind: 'failure', transient: true });
   });
 
   test('missing answer times out', async () => {
     const outcome = await dispatchTo('/never');
 
     expect(outcome.kind).toBe('failure');
-    expect(outcome.kind === 'failure' && outcome.message).toMatch(/timed out after 300 ms/);
+    expect(outcome).toMatchObject({ kind: 'failure', message: expect.stringMatching(/timed out after 300 ms/) });
   });
 
   test('dispatcher still works afterwards', async () => {

@@ -93,7 +93,7 @@ describe('service TLS with a private CA', () => {
     const outcome = await dispatch(configFor(url, ''));
 
     expect(outcome.kind).toBe('failure');
-    expect(outcome.kind === 'failure' && outcome.message).toMatch(/certificate/i);
+    expect(outcome).toMatchObject({ kind: 'failure', message: expect.stringMatching(/certificate/i) });
   });
 
   test('missing CA file is a config error', () => {

@@ -274,7 +274,7 @@ export class Camunda7Adapter implements EngineAdapter {
   #checkStatus(method: string, path: string, response: RawResponse): void {
     const url = `${this.#engine.baseUrl}${path}`;
     if (response.status === 401 || response.status === 403) {
-      throw new EngineRequestError(`${method} ${url} was refused with HTTP ${response.status}; check engine.auth`, response.status);
+      throw new EngineRequestError(`${method} ${url} was rejected with HTTP ${response.status}; check engine.auth`, response.status);
     }
     if (response.status < 200 || response.status >= 300) {
       const error = parseEngineError(response.body.toString('utf8'));

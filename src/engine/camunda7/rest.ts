@@ -104,7 +104,7 @@ export class Camunda7Rest {
       throw new EngineRequestError(`${what} not found at GET ${url}`, 404);
     }
     if (response.statusCode === 401 || response.statusCode === 403) {
-      throw new EngineRequestError(`GET ${url} was refused with HTTP ${response.statusCode}; check engine.auth`, response.statusCode);
+      throw new EngineRequestError(`GET ${url} was rejected with HTTP ${response.statusCode}; check engine.auth`, response.statusCode);
     }
     if (response.statusCode < 200 || response.statusCode >= 300) {
       throw new EngineRequestError(`GET ${url} returned HTTP ${response.statusCode}: ${text.slice(0, 500)}`, response.statusCode);

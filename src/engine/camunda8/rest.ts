@@ -93,7 +93,7 @@ export class Camunda8RestCaller {
     }
     const status = (error as HttpErrorLike | undefined)?.response?.statusCode;
     if (status === 401 || status === 403) {
-      return new EngineRequestError(`${call.method} ${url} was refused with HTTP ${status}; check engine.auth`, status, { cause: error });
+      return new EngineRequestError(`${call.method} ${url} was rejected with HTTP ${status}; check engine.auth`, status, { cause: error });
     }
     if (typeof status === 'number') {
       const body = (error as HttpErrorLike).response?.body;
