@@ -22,7 +22,7 @@
  */
 import type { Activity, DefinitionModel } from '../../src/definitions/model.ts';
 
-/** Activity types whose tasks the simulated daemon sees. */
+/** Activity types whose tasks reach the simulated daemon. */
 export const TASK_TYPES: ReadonlySet<string> = new Set([
   'task', 'serviceTask', 'userTask', 'manualTask', 'scriptTask', 'businessRuleTask', 'sendTask', 'receiveTask',
 ]);

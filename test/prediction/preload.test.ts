@@ -108,7 +108,7 @@ telemetry:
     expect(sampleValue(text, 'bpmn_router_tasks_arrived_total', { bpmn_router_readiness: 'ready' })).toBe(1);
     expect(sampleValue(text, 'bpmn_router_tasks_arrived_total', { bpmn_router_readiness: 'not_ready' })).toBe(1);
     expect(sampleValue(text, 'bpmn_router_prefetches_total', { bpmn_router_prefetch_result: 'used' })).toBe(2);
-    // One poll is enough when the first poll after the first task already sees the new version.
+    // One poll is enough when the first poll after the first task already finds the new version.
     expect(sampleValue(text, 'bpmn_router_engine_calls_total', { bpmn_router_engine_call: 'latestDefinitions', http_response_status_code: '200' })).toBeGreaterThanOrEqual(1);
   });
 });
