@@ -16,6 +16,13 @@
  * 3. CPU per task of the same path, in the same runs, against a bare undici
  *    `Pool.request` loop sending the same request with 64 in flight.
  *
+ * Both paths are warmed up first with enough tasks for V8 to finish
+ * optimising them: a daemon runs for days, and the first seconds of
+ * compilation would otherwise decide the figures. The measured rounds then
+ * run in pairs, one round of each path, so a change in the machine's speed
+ * between rounds affects both sides of a pair; the CPU ratio is the median
+ * of the pairs' ratios.
+ *
  * Run: npm run bench:dispatch   (writes bench/results/dispatch.json)
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -40,9 +47,9 @@ const LATENCY_SERVICE_DELAY_MS = 50;
 const BATCH_TASKS = 100;
 const BATCH_ROUNDS = 15;
 const IN_FLIGHT = 64;
-const LATENCY_TASKS = Number(process.env.BENCH_TASKS ?? 6_000);
-const ROUNDS = 3;
-const WARM_UP_TASKS = 1_000;
+const LATENCY_TASKS = Number(process.env.BENCH_TASKS ?? 2_000);
+const PAIRS = 10;
+const WARM_UP_TASKS = Number(process.env.BENCH_WARM_UP_TASKS ?? 10_000);
 
 const DEFINITION_ID = 'Bench:1:def';
 const DEFINITION_XML = `<?xml version="1.0" encoding="UTF-8"?>
@@ -208,9 +215,24 @@ async function main(): Promise<void> {
 
     const daemonRounds: LoadSample[] = [];
     const bareRounds: LoadSample[] = [];
-    for (let roundIndex = 0; roundIndex < ROUNDS; roundIndex += 1) {
-      daemonRounds.push(await runLoad(LATENCY_TASKS, LATENCY_SERVICE_DELAY_MS, routeTaskSender(orchestrator, (roundIndex + 1) * 1_000_000)));
-      bareRounds.push(await runLoad(LATENCY_TASKS, LATENCY_SERVICE_DELAY_MS, bareSender(pool, (roundIndex + 1) * 1_000_000)));
+    const cpuRatios: number[] = [];
+    for (let pair = 0; pair < PAIRS; pair += 1) {
+      const offset = (pair + 1) * 1_000_000;
+      // The order alternates, so neither path always runs right after the other's garbage.
+      const runDaemon = () => runLoad(LATENCY_TASKS, LATENCY_SERVICE_DELAY_MS, routeTaskSender(orchestrator, offset));
+      const runBare = () => runLoad(LATENCY_TASKS, LATENCY_SERVICE_DELAY_MS, bareSender(pool, offset));
+      let daemon: LoadSample;
+      let bare: LoadSample;
+      if (pair % 2 === 0) {
+        daemon = await runDaemon();
+        bare = await runBare();
+      } else {
+        bare = await runBare();
+        daemon = await runDaemon();
+      }
+      daemonRounds.push(daemon);
+      bareRounds.push(bare);
+      cpuRatios.push(daemon.cpuMicrosPerTask / bare.cpuMicrosPerTask);
     }
 
     // Each percentile is the median over the rounds, so one round hit by a pause of the machine does not decide it.
@@ -226,10 +248,11 @@ async function main(): Promise<void> {
       batchSpeedupVsOneByOne: round(batch.oneByOneMs / batch.batchMs, 2),
       addedLatencyP50Ms: round(roundPercentile(daemonRounds, 0.5)),
       addedLatencyP99Ms: round(roundPercentile(daemonRounds, 0.99)),
-      cpuPerTaskRatioVsBareUndici: round(daemonCpu / bareCpu, 2),
+      cpuPerTaskRatioVsBareUndici: round(median(cpuRatios), 2),
       details: {
         batch: { serviceDelayMs: BATCH_SERVICE_DELAY_MS, tasks: BATCH_TASKS, rounds: BATCH_ROUNDS, maxConcurrent: 10, batchMedianMs: round(batch.batchMs, 2), oneByOneMedianMs: round(batch.oneByOneMs, 2) },
-        load: { serviceDelayMs: LATENCY_SERVICE_DELAY_MS, inFlight: IN_FLIGHT, tasksPerRound: LATENCY_TASKS, rounds: ROUNDS },
+        load: { serviceDelayMs: LATENCY_SERVICE_DELAY_MS, inFlight: IN_FLIGHT, warmUpTasksPerPath: WARM_UP_TASKS, tasksPerRound: LATENCY_TASKS, pairs: PAIRS },
+        cpuRatioPerPair: cpuRatios.map((ratio) => round(ratio, 2)),
         routeTask: {
           addedLatencyP50Ms: round(roundPercentile(daemonRounds, 0.5)),
           addedLatencyP99Ms: round(roundPercentile(daemonRounds, 0.99)),
