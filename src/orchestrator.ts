@@ -227,6 +227,9 @@ export class ServiceOrchestrator {
   async routeTask(input: Task | ExternalTaskJson, variables: Variables = {}, options: RouteTaskOptions = {}): Promise<RoutedOutcome> {
     this.#assertOpen('routeTask');
     const task = isExternalTask(input) ? fromExternalTask(input) : input;
+    if (!this.#tracing.enabled) {
+      return this.#routeTask(task, variables, options);
+    }
     return this.#tracing.inTask(task, async (span) => {
       const outcome = await this.#routeTask(task, variables, options);
       recordOutcome(span, outcome, outcome.route === undefined ? undefined : serviceOf(outcome.route));
@@ -351,12 +354,14 @@ export class ServiceOrchestrator {
     const activity = task.activityProperties === undefined ? await this.#lookUpActivity(task) : fetchedActivity(task, task.activityProperties);
 
     const routeStarted = performance.now();
-    const route = await this.#tracing.inSpan(SPAN.route, {}, async (span) => {
-      const resolved = this.#resolvedRoute(topic, activity);
-      span.setAttribute(ROUTER.routeKind, resolved.kind);
-      span.setAttribute(ROUTER.service, serviceOf(resolved));
-      return resolved;
-    });
+    const route = this.#tracing.enabled
+      ? await this.#tracing.inSpan(SPAN.route, {}, async (span) => {
+        const resolved = this.#resolvedRoute(topic, activity);
+        span.setAttribute(ROUTER.routeKind, resolved.kind);
+        span.setAttribute(ROUTER.service, serviceOf(resolved));
+        return resolved;
+      })
+      : this.#resolvedRoute(topic, activity);
     this.#recorder.duration('route', performance.now() - routeStarted);
     return { route, leadsToEnd: activity.leadsToEnd };
   }
@@ -381,9 +386,24 @@ export class ServiceOrchestrator {
     return resolved;
   }
 
-  /** Reads the activity's properties from the definition, through the caches. */
-  async #lookUpActivity(task: Task): Promise<ActivityProperties> {
+  /** Reads the activity's properties from the definition, through the caches; a cache hit without tracing returns at once. */
+  #lookUpActivity(task: Task): ActivityProperties | Promise<ActivityProperties> {
     const started = performance.now();
+    if (this.#tracing.enabled) {
+      return this.#tracedLookUp(task, started);
+    }
+    const cached = this.#activities.cachedProperties(task.processDefinitionId, task.activityId);
+    if (cached !== undefined) {
+      this.#recorder.duration('definition', performance.now() - started);
+      return cached;
+    }
+    return this.#activities.loadProperties(task.processDefinitionId, task.activityId).then((activity) => {
+      this.#recorder.duration('definition', performance.now() - started);
+      return activity;
+    });
+  }
+
+  async #tracedLookUp(task: Task, started: number): Promise<ActivityProperties> {
     const lookup = { [BPMN.processDefinitionId]: task.processDefinitionId, [BPMN.activityId]: task.activityId };
     const activity = await this.#tracing.inSpan(SPAN.definitionLookup, { attributes: lookup }, () => this.#activities.activityProperties(task.processDefinitionId, task.activityId));
     this.#recorder.duration('definition', performance.now() - started);

@@ -82,14 +82,23 @@ export class ActivityCaches {
     });
   }
 
+  /** Returns an activity's cached properties, counted as a hit, or undefined (counted as a miss) when {@link activityProperties} must load them. */
+  cachedProperties(definitionId: string, activityId: string): ActivityProperties | undefined {
+    return this.properties.get(activityKey(definitionId, activityId));
+  }
+
   /** Returns an activity's properties, loading its definition on a miss; rejects as {@link DefinitionRepository.get} does. */
   async activityProperties(definitionId: string, activityId: string): Promise<ActivityProperties> {
-    const key = activityKey(definitionId, activityId);
-    const cached = this.properties.get(key);
+    const cached = this.cachedProperties(definitionId, activityId);
     if (cached !== undefined) {
       return cached;
     }
+    return this.loadProperties(definitionId, activityId);
+  }
 
+  /** Loads an activity's properties from its definition and caches them; for a miss of {@link cachedProperties}. */
+  async loadProperties(definitionId: string, activityId: string): Promise<ActivityProperties> {
+    const key = activityKey(definitionId, activityId);
     const model = await this.#definitions.get(definitionId);
     const activity = model.activities.get(activityId);
     const entry = Object.freeze({

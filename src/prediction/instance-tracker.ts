@@ -15,14 +15,15 @@ export interface InstanceStep {
   predicted: readonly string[];
 }
 
-interface Entry extends InstanceStep {
-  recentTaskIds: string[];
+/** An instance's last step with the ids of its recent tasks, newest first. */
+export interface TrackedInstance extends InstanceStep {
+  readonly recentTaskIds: readonly string[];
 }
 
 /** The last step of each process instance; see the module comment. */
 export class InstanceTracker {
   readonly #maxInstances: number;
-  readonly #instances = new Map<string, Entry>();
+  readonly #instances = new Map<string, TrackedInstance>();
 
   constructor(maxInstances: number) {
     if (!Number.isSafeInteger(maxInstances) || maxInstances < 1) {
@@ -35,6 +36,11 @@ export class InstanceTracker {
     return this.#instances.size;
   }
 
+  /** Returns the instance's last step and recent tasks, or undefined for an instance not seen (or forgotten). */
+  get(processInstanceId: string): TrackedInstance | undefined {
+    return this.#instances.get(processInstanceId);
+  }
+
   /** Returns the instance's last step, or undefined for an instance not seen (or forgotten). */
   last(processInstanceId: string): InstanceStep | undefined {
     return this.#instances.get(processInstanceId);
@@ -45,12 +51,17 @@ export class InstanceTracker {
     return this.#instances.get(processInstanceId)?.recentTaskIds.includes(taskId) === true;
   }
 
-  /** Records a task as the instance's last step and marks the instance most recently seen. */
-  record(processInstanceId: string, taskId: string, step: InstanceStep): void {
-    const previous = this.#instances.get(processInstanceId);
-    const recentTaskIds = [taskId, ...(previous?.recentTaskIds ?? [])].slice(0, RECENT_TASKS);
-    this.#instances.delete(processInstanceId);
-    this.#instances.set(processInstanceId, { ...step, recentTaskIds });
+  /**
+   * Records a task as the instance's last step and marks the instance most
+   * recently seen. `previous` is what {@link get} returned for the instance,
+   * passed by a caller that has it, to spare a lookup.
+   */
+  record(processInstanceId: string, taskId: string, step: InstanceStep, previous: TrackedInstance | undefined = this.#instances.get(processInstanceId)): void {
+    const recentTaskIds = previous === undefined ? [taskId] : [taskId, ...previous.recentTaskIds.slice(0, RECENT_TASKS - 1)];
+    if (previous !== undefined) {
+      this.#instances.delete(processInstanceId);
+    }
+    this.#instances.set(processInstanceId, { definitionId: step.definitionId, activityId: step.activityId, predicted: step.predicted, recentTaskIds });
     if (this.#instances.size > this.#maxInstances) {
       this.#instances.delete(this.#instances.keys().next().value as string);
     }

@@ -24,6 +24,8 @@ export interface Prediction {
   probability: number;
 }
 
+const NO_PREDICTIONS: readonly Prediction[] = Object.freeze([]);
+
 /** Outcome of {@link SequenceModel.observe} for one transition. */
 export type ObserveResult = 'counted' | 'unknownDefinition' | 'unknownActivity' | 'notAllowed';
 
@@ -58,12 +60,19 @@ const ROW_BYTES = 260;
 const PAIR_BYTES = 80;
 const PRIOR_BYTES = 500;
 const SUCCESSOR_BYTES = 80;
+/** One entry of a cached prediction list: the object and its array slot. */
+const PREDICTION_BYTES = 48;
 
-/** A graph prior with its successors as a set, for the allowed check. */
+/**
+ * A graph prior with its successors as a set, for the allowed check, and
+ * the last prediction list made from its node, until that node's counts
+ * change.
+ */
 interface CachedPrior {
   prior: GraphPrior;
   allowed: ReadonlySet<number>;
   bytes: number;
+  predictions: { limit: number; list: readonly Prediction[] } | undefined;
 }
 
 /** Everything kept for one definition. */
@@ -199,14 +208,18 @@ export class SequenceModel {
    * `(count + PRIOR_WEIGHT × prior) / (total + PRIOR_WEIGHT)`, where the prior
    * comes from the graph; only activities the graph allows are listed.
    */
-  predict(definitionId: string, fromActivityId: string | undefined, limit: number): Prediction[] {
+  predict(definitionId: string, fromActivityId: string | undefined, limit: number): readonly Prediction[] {
     const state = this.#touch(definitionId);
     const from = fromActivityId === undefined ? START : state?.graph.indexOf(fromActivityId);
     if (state === undefined || from === undefined || limit < 1) {
-      return [];
+      return NO_PREDICTIONS;
     }
 
-    const { prior } = this.#prior(state, from);
+    const cached = this.#prior(state, from);
+    if (cached.predictions?.limit === limit) {
+      return cached.predictions.list;
+    }
+    const { prior } = cached;
     const row = state.rows.get(from);
     const total = state.totals.get(from) ?? 0;
     const weights = new Map(prior.successors.map((successor) => [successor.index, successor.weight]));
@@ -220,7 +233,9 @@ export class SequenceModel {
       probability: ((row?.get(index) ?? 0) + PRIOR_WEIGHT * (weights.get(index) ?? 0)) / (total + PRIOR_WEIGHT),
     }));
     scored.sort((left, right) => right.probability - left.probability || left.index - right.index);
-    return scored.slice(0, limit).map(({ index, probability }) => ({ activityId: state.graph.ids[index] as string, probability }));
+    const list = Object.freeze(scored.slice(0, limit).map(({ index, probability }) => Object.freeze({ activityId: state.graph.ids[index] as string, probability })));
+    cached.predictions = { limit, list };
+    return list;
   }
 
   /** Returns the graph prior after an activity (undefined: at the start), for the call activities on the way. */
@@ -292,6 +307,9 @@ export class SequenceModel {
     const before = state.bytes;
     state.rows.clear();
     state.totals.clear();
+    for (const prior of state.priors.values()) {
+      prior.predictions = undefined;
+    }
     state.pairs = 0;
     this.#bytes += state.bytes - before;
 
@@ -348,7 +366,8 @@ export class SequenceModel {
     const entry: CachedPrior = {
       prior,
       allowed: new Set(prior.successors.map((successor) => successor.index)),
-      bytes: PRIOR_BYTES + prior.successors.length * SUCCESSOR_BYTES,
+      bytes: PRIOR_BYTES + prior.successors.length * (SUCCESSOR_BYTES + PREDICTION_BYTES),
+      predictions: undefined,
     };
     const before = state.bytes;
     if (before + entry.bytes > this.#options.maxBytesPerDefinition) {
@@ -382,6 +401,7 @@ export class SequenceModel {
     }
     row.set(to, (row.get(to) ?? 0) + count);
     state.totals.set(from, (state.totals.get(from) ?? 0) + count);
+    forgetPredictions(state, from);
     this.#bytes += state.bytes - before;
   }
 
@@ -416,6 +436,7 @@ export class SequenceModel {
     row.delete(least.to);
     state.pairs -= 1;
     state.totals.set(least.from, (state.totals.get(least.from) ?? 0) - least.count);
+    forgetPredictions(state, least.from);
     if (row.size === 0) {
       state.rows.delete(least.from);
       state.totals.delete(least.from);
@@ -450,5 +471,13 @@ export class SequenceModel {
         this.#evicted += 1;
       }
     }
+  }
+}
+
+/** Drops the cached predictions from a node whose counts changed. */
+function forgetPredictions(state: DefinitionState, from: number): void {
+  const prior = state.priors.get(from);
+  if (prior !== undefined) {
+    prior.predictions = undefined;
   }
 }

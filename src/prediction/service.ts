@@ -78,6 +78,9 @@ export interface PredictionStats {
 /** How many predictions are kept per instance for scoring: top-1 and top-3 accuracy. */
 const SCORED_PREDICTIONS = 3;
 
+/** The settled promise of a {@link PredictionService.taskRouted} call with nothing left to wait for. */
+const SETTLED = Promise.resolve();
+
 /** A call activity's `calledElement` that is an expression, resolved by the engine per instance. */
 const EXPRESSION = /[$#]\{/;
 
@@ -158,9 +161,11 @@ export class PredictionService {
       }
     }
 
-    this.#ledger.sweep();
-    this.#ledger.use(activityItem(definitionId, task.activityId));
-    this.#ledger.use(definitionItem(definitionId));
+    if (this.#ledger.size > 0) {
+      this.#ledger.sweep();
+      this.#ledger.use(activityItem(definitionId, task.activityId));
+      this.#ledger.use(definitionItem(definitionId));
+    }
     return ready;
   }
 
@@ -169,10 +174,27 @@ export class PredictionService {
    * its process instance. Never rejects: a definition that cannot be loaded
    * or a prefetch that fails is logged at debug and skipped.
    */
-  async taskRouted(task: TaskRef): Promise<void> {
+  taskRouted(task: TaskRef): Promise<void> {
     if (this.#closed) {
-      return;
+      return SETTLED;
     }
+    if (!this.#model.has(task.processDefinitionId)) {
+      return this.#learnAfterLoading(task);
+    }
+    try {
+      const predictions = this.#learn(task);
+      if (!this.#hasPrefetchWork(task.processDefinitionId, task.activityId, predictions)) {
+        return SETTLED;
+      }
+      return this.#prefetch(task.processDefinitionId, task.activityId, predictions).catch((error: unknown) => this.#skipped(task, error));
+    } catch (error) {
+      this.#skipped(task, error);
+      return SETTLED;
+    }
+  }
+
+  /** {@link taskRouted} for a definition whose graph the model does not hold yet. */
+  async #learnAfterLoading(task: TaskRef): Promise<void> {
     try {
       if (!(await this.#ensureGraph(task.processDefinitionId, task.processDefinitionKey))) {
         return;
@@ -180,12 +202,16 @@ export class PredictionService {
       const predictions = this.#learn(task);
       await this.#prefetch(task.processDefinitionId, task.activityId, predictions);
     } catch (error) {
-      this.#logger.debug({ err: error, taskId: task.id, definitionId: task.processDefinitionId }, 'prediction skipped');
+      this.#skipped(task, error);
     }
   }
 
+  #skipped(task: TaskRef, error: unknown): void {
+    this.#logger.debug({ err: error, taskId: task.id, definitionId: task.processDefinitionId }, 'prediction skipped');
+  }
+
   /** Returns the activities most likely to follow `activityId` (undefined: the first task) in a definition the model holds. */
-  predict(definitionId: string, activityId: string | undefined, limit: number): Prediction[] {
+  predict(definitionId: string, activityId: string | undefined, limit: number): readonly Prediction[] {
     return this.#model.predict(definitionId, activityId, limit);
   }
 
@@ -275,15 +301,16 @@ export class PredictionService {
   }
 
   /** Scores the previous prediction of the task's instance, counts the transition and returns the new predictions. */
-  #learn(task: TaskRef): Prediction[] {
+  #learn(task: TaskRef): readonly Prediction[] {
     const definitionId = task.processDefinitionId;
     const instanceId = task.processInstanceId;
-    if (this.#instances.isRepeated(instanceId, task.id)) {
-      return this.#model.predict(definitionId, task.activityId, Math.max(SCORED_PREDICTIONS, this.#options.maxPrefetches));
+    const limit = Math.max(SCORED_PREDICTIONS, this.#options.maxPrefetches);
+    const previous = this.#instances.get(instanceId);
+    if (previous?.recentTaskIds.includes(task.id) === true) {
+      return this.#model.predict(definitionId, task.activityId, limit);
     }
 
     // An instance seen with another definition was migrated: its transition belongs to neither version.
-    const previous = this.#instances.last(instanceId);
     if (previous === undefined || previous.definitionId === definitionId) {
       const from = previous?.activityId;
       if (previous !== undefined) {
@@ -294,13 +321,29 @@ export class PredictionService {
       }
     }
 
-    const predictions = this.#model.predict(definitionId, task.activityId, Math.max(SCORED_PREDICTIONS, this.#options.maxPrefetches));
-    this.#instances.record(instanceId, task.id, {
-      definitionId,
-      activityId: task.activityId,
-      predicted: predictions.slice(0, SCORED_PREDICTIONS).map((prediction) => prediction.activityId),
-    });
+    const predictions = this.#model.predict(definitionId, task.activityId, limit);
+    this.#instances.record(instanceId, task.id, { definitionId, activityId: task.activityId, predicted: topActivityIds(predictions) }, previous);
     return predictions;
+  }
+
+  /**
+   * Whether preparing after these predictions has anything to do: a likely
+   * activity that is not prepared, or a called process to start loading.
+   * Most tasks find everything prepared, and skip the asynchronous steps.
+   */
+  #hasPrefetchWork(definitionId: string, activityId: string, predictions: readonly Prediction[]): boolean {
+    const count = Math.min(predictions.length, this.#options.maxPrefetches);
+    for (let index = 0; index < count; index += 1) {
+      const prediction = predictions[index] as Prediction;
+      if (prediction.probability < this.#options.minProbability) {
+        break;
+      }
+      if (!this.#target.isActivityPrepared(definitionId, prediction.activityId)) {
+        return true;
+      }
+    }
+    const calls = this.#model.prior(definitionId, activityId)?.calls ?? [];
+    return calls.some((call) => call.chance >= this.#options.minProbability && !EXPRESSION.test(call.calledElement));
   }
 
   /** Prepares the likely next activities and the processes that call activities on the way start. */
@@ -441,6 +484,18 @@ export class PredictionService {
 }
 
 /** Where a task's activity stood among the predicted ones: first, second or third, or not at all (-1). */
+/** Activity ids of the predictions kept for scoring, built once per prediction list (the model reuses a list until its counts change). */
+const scoredIdsByList = new WeakMap<readonly Prediction[], readonly string[]>();
+
+function topActivityIds(predictions: readonly Prediction[]): readonly string[] {
+  let ids = scoredIdsByList.get(predictions);
+  if (ids === undefined) {
+    ids = Object.freeze(predictions.slice(0, SCORED_PREDICTIONS).map((prediction) => prediction.activityId));
+    scoredIdsByList.set(predictions, ids);
+  }
+  return ids;
+}
+
 function resultOf(rank: number): PredictionResult {
   if (rank === 0) {
     return 'top1';

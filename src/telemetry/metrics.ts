@@ -10,15 +10,22 @@ export type { Operation };
 
 export type OutcomeKind = 'complete' | 'bpmnError' | 'failure';
 
-interface Timing {
+/** Calls and time of one operation. */
+export interface Timing {
   count: number;
   totalMs: number;
 }
 
+/** A count that a caller keeps hold of, so adding to it takes no lookup. */
+export interface Tally {
+  count: number;
+}
+
 export class PipelineMetrics {
   readonly #timings = new Map<Operation, Timing>();
-  readonly #outcomes = new Map<string, number>();
-  readonly #apiCalls = new Map<string, number>();
+  /** Task counts keyed `outcome\0topic\0service`. */
+  readonly #outcomes = new Map<string, Tally>();
+  readonly #apiCalls = new Map<string, Tally>();
   readonly #counters = new Map<string, number>();
   readonly #processInstances = new Set<string>();
   /** Bound on remembered process instance ids, so counting them cannot grow without limit. */
@@ -30,18 +37,30 @@ export class PipelineMetrics {
     this.#maxRemembered = maxRememberedInstances;
   }
 
-  recordDuration(operation: Operation, milliseconds: number): void {
-    const timing = this.#timings.get(operation) ?? { count: 0, totalMs: 0 };
-    timing.count += 1;
-    timing.totalMs += milliseconds;
-    this.#timings.set(operation, timing);
+  /** The timing of an operation, to pass to {@link recordDuration}. */
+  timing(operation: Operation): Timing {
+    let timing = this.#timings.get(operation);
+    if (timing === undefined) {
+      timing = { count: 0, totalMs: 0 };
+      this.#timings.set(operation, timing);
+    }
+    return timing;
   }
 
-  /** Counts one finished task by outcome, topic and service, and its process instance once. */
-  recordTask(outcome: OutcomeKind, topic: string, service: string, processInstanceId: string): void {
+  recordDuration(timing: Timing, milliseconds: number): void {
+    timing.count += 1;
+    timing.totalMs += milliseconds;
+  }
+
+  /** The count of tasks with one outcome, topic and service, to pass to {@link recordTask}. */
+  outcomeTally(outcome: OutcomeKind, topic: string, service: string): Tally {
+    return tallyOf(this.#outcomes, `${outcome}\u0000${topic}\u0000${service}`);
+  }
+
+  /** Counts one finished task in its outcome's tally, and its process instance once. */
+  recordTask(outcome: Tally, processInstanceId: string): void {
     this.#tasksProcessed += 1;
-    const key = `${outcome}\u0000${topic}\u0000${service}`;
-    this.#outcomes.set(key, (this.#outcomes.get(key) ?? 0) + 1);
+    outcome.count += 1;
 
     if (!this.#processInstances.has(processInstanceId)) {
       this.#processInstancesSeen += 1;
@@ -53,9 +72,9 @@ export class PipelineMetrics {
     }
   }
 
-  /** Counts one call to the engine or a service, e.g. `engine:complete` or `service:inventory`. */
-  recordApiCall(name: string): void {
-    this.#apiCalls.set(name, (this.#apiCalls.get(name) ?? 0) + 1);
+  /** The count of calls to the engine or a service, e.g. `engine:complete` or `service:inventory`; add to its `count`. */
+  apiCallTally(name: string): Tally {
+    return tallyOf(this.#apiCalls, name);
   }
 
   /** Adds one to a named counter, e.g. `lockExtensions`. */
@@ -77,11 +96,13 @@ export class PipelineMetrics {
     return this.#processInstancesSeen;
   }
 
-  /** Average duration per operation in seconds. */
+  /** Average duration per operation in seconds, for the operations recorded at least once. */
   averageSeconds(): Record<string, number> {
     const averages: Record<string, number> = {};
     for (const [operation, timing] of this.#timings) {
-      averages[operation] = timing.count === 0 ? 0 : timing.totalMs / timing.count / 1000;
+      if (timing.count > 0) {
+        averages[operation] = timing.totalMs / timing.count / 1000;
+      }
     }
     return averages;
   }
@@ -89,7 +110,7 @@ export class PipelineMetrics {
   /** Task counts by outcome, summed over topics and services. */
   outcomeTotals(): Record<OutcomeKind, number> {
     const totals: Record<OutcomeKind, number> = { complete: 0, bpmnError: 0, failure: 0 };
-    for (const [key, count] of this.#outcomes) {
+    for (const [key, { count }] of this.#outcomes) {
       const outcome = key.split('\u0000')[0] as OutcomeKind;
       totals[outcome] += count;
     }
@@ -99,13 +120,36 @@ export class PipelineMetrics {
   /** Task counts keyed `outcome/topic/service`. */
   outcomes(): Record<string, number> {
     const result: Record<string, number> = {};
-    for (const [key, count] of this.#outcomes) {
-      result[key.split('\u0000').join('/')] = count;
+    for (const [key, { count }] of this.#outcomes) {
+      if (count > 0) {
+        result[key.split('\u0000').join('/')] = count;
+      }
     }
     return result;
   }
 
   apiCalls(): Record<string, number> {
-    return Object.fromEntries(this.#apiCalls);
+    return countsOf(this.#apiCalls);
   }
+}
+
+/** Returns the tally of a key, adding one at 0 the first time. */
+export function tallyOf(tallies: Map<string, Tally>, key: string): Tally {
+  let tally = tallies.get(key);
+  if (tally === undefined) {
+    tally = { count: 0 };
+    tallies.set(key, tally);
+  }
+  return tally;
+}
+
+/** The tallies that counted anything, as a plain record. */
+export function countsOf(tallies: ReadonlyMap<string, Tally>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const [key, { count }] of tallies) {
+    if (count > 0) {
+      counts[key] = count;
+    }
+  }
+  return counts;
 }

@@ -5,12 +5,14 @@
  */
 import { createNoopMeter, type Attributes, type Counter, type Histogram, type Meter } from '@opentelemetry/api';
 
-import { PipelineMetrics, type OutcomeKind } from './metrics.ts';
+import { KeyedCache } from './keyed-cache.ts';
+import { countsOf, PipelineMetrics, tallyOf, type OutcomeKind, type Tally, type Timing } from './metrics.ts';
 import {
   BPMN,
   BREAKER_STATE_VALUES,
   DURATION_BUCKETS_SECONDS,
   METRIC,
+  OPERATIONS,
   ROUTER,
   SEMCONV,
   type DaemonEventName,
@@ -65,10 +67,24 @@ export interface TelemetryRecorderOptions {
   enabled?: boolean;
 }
 
+/** Combinations of attribute values kept at once per instrument; see {@link KeyedCache}. */
+const MAX_ATTRIBUTE_SETS = 10_000;
+
+/** What one combination of attribute values counts into: the instrument's attributes and the figures' tallies. */
+interface CallCounts {
+  attributes: Attributes;
+  calls: Tally;
+  byResult: Tally;
+}
+
 /** Records the pipeline's events; see the module comment. */
 export class TelemetryRecorder {
   readonly #figures: PipelineMetrics;
-  readonly #apiCallsByResult = new Map<string, number>();
+  readonly #apiCallsByResult = new Map<string, Tally>();
+  readonly #operations = new Map<Operation, { attributes: Attributes; timing: Timing }>();
+  readonly #taskCounts = new KeyedCache<{ attributes: Attributes; outcome: Tally }>(MAX_ATTRIBUTE_SETS);
+  readonly #serviceCallCounts = new KeyedCache<CallCounts>(MAX_ATTRIBUTE_SETS);
+  readonly #engineCallCounts = new KeyedCache<CallCounts>(MAX_ATTRIBUTE_SETS);
   readonly #tasks: Counter;
   readonly #instancesSeen: Counter;
   readonly #instancesEnded: Counter;
@@ -88,6 +104,9 @@ export class TelemetryRecorder {
     this.#meter = meter;
     this.#enabled = options.enabled ?? true;
     this.#figures = new PipelineMetrics(options.maxRememberedInstances);
+    for (const operation of OPERATIONS) {
+      this.#operations.set(operation, { attributes: { [ROUTER.operation]: operation }, timing: this.#figures.timing(operation) });
+    }
     this.#tasks = meter.createCounter(METRIC.tasks, { description: 'Tasks finished, by topic, service and outcome', unit: '{task}' });
     this.#instancesSeen = meter.createCounter(METRIC.processInstancesSeen, {
       description: 'Distinct process instances whose tasks this process handled',
@@ -166,9 +185,10 @@ export class TelemetryRecorder {
     if (!this.#enabled) {
       return;
     }
+    const counts = this.#taskCounts.get(task.topic, service, outcome, undefined, this.#buildTaskCounts);
     const seenBefore = this.#figures.processInstancesSeen;
-    this.#figures.recordTask(outcome, task.topic, service, task.processInstanceId);
-    this.#tasks.add(1, { [BPMN.topic]: task.topic, [ROUTER.service]: service, [ROUTER.outcome]: outcome });
+    this.#figures.recordTask(counts.outcome, task.processInstanceId);
+    this.#tasks.add(1, counts.attributes);
     if (this.#figures.processInstancesSeen > seenBefore) {
       this.#instancesSeen.add(1);
     }
@@ -188,8 +208,9 @@ export class TelemetryRecorder {
     if (!this.#enabled) {
       return;
     }
-    this.#figures.recordDuration(operation, milliseconds);
-    this.#durations.record(milliseconds / 1000, { [ROUTER.operation]: operation });
+    const { attributes, timing } = this.#operations.get(operation) as { attributes: Attributes; timing: Timing };
+    this.#figures.recordDuration(timing, milliseconds);
+    this.#durations.record(milliseconds / 1000, attributes);
   }
 
   /** Counts one call to the engine, e.g. `fetchAndLock` or `complete`. */
@@ -197,9 +218,10 @@ export class TelemetryRecorder {
     if (!this.#enabled) {
       return;
     }
-    this.#figures.recordApiCall(`engine:${call}`);
-    this.#countByResult(`engine:${call}`, result);
-    this.#engineCalls.add(1, { [ROUTER.engineCall]: call, ...resultAttributes(result) });
+    const counts = this.#engineCallCounts.get(call, resultValue(result), undefined, undefined, this.#buildEngineCallCounts);
+    counts.calls.count += 1;
+    counts.byResult.count += 1;
+    this.#engineCalls.add(1, counts.attributes);
   }
 
   /** Counts one request to a service (a batch request counts once). */
@@ -207,14 +229,10 @@ export class TelemetryRecorder {
     if (!this.#enabled) {
       return;
     }
-    this.#figures.recordApiCall(`service:${service}`);
-    this.#countByResult(`service:${service}`, result);
-    this.#serviceCalls.add(1, {
-      [ROUTER.service]: service,
-      [SEMCONV.httpRequestMethod]: request.method,
-      [SEMCONV.urlTemplate]: request.path,
-      ...resultAttributes(result),
-    });
+    const counts = this.#serviceCallCounts.get(service, request.path, request.method, resultValue(result), this.#buildServiceCallCounts);
+    counts.calls.count += 1;
+    counts.byResult.count += 1;
+    this.#serviceCalls.add(1, counts.attributes);
   }
 
   /** Counts one lock extension, successful or not. */
@@ -284,7 +302,7 @@ export class TelemetryRecorder {
     return {
       avgOperationTimes: this.#figures.averageSeconds(),
       apiCalls: this.#figures.apiCalls(),
-      apiCallsByResult: Object.fromEntries(this.#apiCallsByResult),
+      apiCallsByResult: countsOf(this.#apiCallsByResult),
       tasksProcessed: this.#figures.tasksProcessed,
       tasksByOutcome: this.#figures.outcomeTotals(),
       tasksByOutcomeTopicService: this.#figures.outcomes(),
@@ -316,9 +334,26 @@ export class TelemetryRecorder {
     };
   }
 
-  #countByResult(prefix: string, result: CallResult): void {
-    const key = `${prefix}:${'status' in result ? result.status : result.errorType}`;
-    this.#apiCallsByResult.set(key, (this.#apiCallsByResult.get(key) ?? 0) + 1);
+  // Built once per combination of values; fields, so a cache hit creates no closure.
+  readonly #buildTaskCounts = (topic: string, service: string, outcome: OutcomeKind) => ({
+    attributes: { [BPMN.topic]: topic, [ROUTER.service]: service, [ROUTER.outcome]: outcome },
+    outcome: this.#figures.outcomeTally(outcome, topic, service),
+  });
+
+  readonly #buildEngineCallCounts = (call: string, result: number | string): CallCounts =>
+    this.#callCounts(`engine:${call}`, result, { [ROUTER.engineCall]: call, ...resultAttributes(result) });
+
+  readonly #buildServiceCallCounts = (service: string, path: string, method: string, result: number | string): CallCounts =>
+    this.#callCounts(`service:${service}`, result, {
+      [ROUTER.service]: service,
+      [SEMCONV.httpRequestMethod]: method,
+      [SEMCONV.urlTemplate]: path,
+      ...resultAttributes(result),
+    });
+
+  /** The counts of one call target and result: `apiCalls[name]` and `apiCallsByResult[name:result]`. */
+  #callCounts(name: string, result: number | string, attributes: Attributes): CallCounts {
+    return { attributes, calls: this.#figures.apiCallTally(name), byResult: tallyOf(this.#apiCallsByResult, `${name}:${result}`) };
   }
 }
 
@@ -337,10 +372,14 @@ export function errorTypeOf(error: unknown): string {
   return typeof name === 'string' ? name : 'Error';
 }
 
-function resultAttributes(result: CallResult): Attributes {
-  return 'status' in result
-    ? { [SEMCONV.httpResponseStatusCode]: result.status }
-    : { [SEMCONV.errorType]: result.errorType };
+/** The status, or the kind of error, of a call. */
+function resultValue(result: CallResult): number | string {
+  return 'status' in result ? result.status : result.errorType;
+}
+
+/** An HTTP status (a number) or the kind of error (a string) as attributes. */
+function resultAttributes(result: number | string): Attributes {
+  return typeof result === 'number' ? { [SEMCONV.httpResponseStatusCode]: result } : { [SEMCONV.errorType]: result };
 }
 
 function hitRate(figures: CacheFigures): number {

@@ -85,6 +85,22 @@ describe('SequenceModel', () => {
     expect(second?.activityId).toBe('B');
   });
 
+  test('a repeated prediction is reused until the counts from its activity change', () => {
+    const model = new SequenceModel(ROOMY);
+    model.add('d1', graphOf(branches), 'Graph');
+
+    const before = model.predict('d1', 'A', 2);
+    expect(model.predict('d1', 'A', 2)).toBe(before);
+    model.observe('d1', 'B', 'D');
+    expect(model.predict('d1', 'A', 2)).toBe(before);
+
+    model.observe('d1', 'A', 'C');
+    const after = model.predict('d1', 'A', 2);
+    expect(after).not.toBe(before);
+    expect(after[0]?.activityId).toBe('C');
+    expect(model.predict('d1', 'A', 1)).toHaveLength(1);
+  });
+
   test('never predicts an unreachable activity', () => {
     const model = new SequenceModel(ROOMY);
     model.add('d1', graphOf(branches), 'Graph');
