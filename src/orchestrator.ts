@@ -69,6 +69,9 @@ export type CacheName = 'xml' | 'properties' | 'docs';
 
 const CACHE_NAMES: readonly CacheName[] = ['xml', 'properties', 'docs'];
 
+const NO_DISPATCH_OPTIONS = Object.freeze({});
+const LEADS_TO_END = Object.freeze({ leadsToEnd: true as const });
+
 type State = 'open' | 'closing' | 'closed';
 
 /**
@@ -102,7 +105,7 @@ export class ServiceOrchestrator {
   readonly #definitions: DefinitionRepository;
   readonly #activities: ActivityCaches;
   /** Resolved routes by activity cache entry and topic name. */
-  readonly #routesByActivity = new WeakMap<ActivityProperties, Map<TopicOptions, Route>>();
+  readonly #routesByActivity = new WeakMap<ActivityProperties, Map<TopicOptions, ResolvedRoute>>();
   readonly #redis: SharedDefinitionStore | undefined;
   readonly #purgeTimer: NodeJS.Timeout | undefined;
   readonly #dispatcher: Dispatcher;
@@ -224,9 +227,14 @@ export class ServiceOrchestrator {
    * `failure` with its message, or `deferred`.
    * @throws {IllegalStateError} (as a rejection) after {@link close}.
    */
-  async routeTask(input: Task | ExternalTaskJson, variables: Variables = {}, options: RouteTaskOptions = {}): Promise<RoutedOutcome> {
-    this.#assertOpen('routeTask');
-    const task = isExternalTask(input) ? fromExternalTask(input) : input;
+  routeTask(input: Task | ExternalTaskJson, variables: Variables = {}, options: RouteTaskOptions = {}): Promise<RoutedOutcome> {
+    let task: Task;
+    try {
+      this.#assertOpen('routeTask');
+      task = isExternalTask(input) ? fromExternalTask(input) : input;
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (!this.#tracing.enabled) {
       return this.#routeTask(task, variables, options);
     }
@@ -244,7 +252,8 @@ export class ServiceOrchestrator {
     }
     let resolved: ResolvedRoute;
     try {
-      resolved = await this.#resolve(task);
+      const resolving = this.#resolve(task);
+      resolved = resolving instanceof Promise ? await resolving : resolving;
       if (predicting) {
         void this.#prediction.taskRouted(task);
       }
@@ -257,11 +266,11 @@ export class ServiceOrchestrator {
 
     const { route } = resolved;
     options.onRoute?.(route);
-    const outcome = await this.#dispatchRouted(task, variables, route, options);
+    const outcome = await this.#dispatchRouted(task, variables, route, options, resolved.leadsToEnd);
     if (this.#logger.isLevelEnabled('debug')) {
       this.#taskLogger(task).debug({ service: serviceOf(route), outcome: outcome.kind }, 'task dispatched');
     }
-    return resolved.leadsToEnd ? { ...outcome, leadsToEnd: true } : outcome;
+    return outcome;
   }
 
   /**
@@ -321,19 +330,21 @@ export class ServiceOrchestrator {
     return Promise.all(outcomes);
   }
 
-  async #dispatchRouted(task: Task, variables: Variables, route: Route, options: RouteTaskOptions): Promise<RoutedOutcome> {
+  /** Dispatches a routed task and records its outcome; `leadsToEnd` marks the outcome of a task whose activity ends its process instance. */
+  async #dispatchRouted(task: Task, variables: Variables, route: Route, options: RouteTaskOptions, leadsToEnd = false): Promise<RoutedOutcome> {
     const started = performance.now();
-    const outcome = await this.#dispatcher.dispatch(task, variables, route, { retryDeadline: options.retryDeadline });
+    const outcome = await this.#dispatcher.dispatch(task, variables, route, options.retryDeadline === undefined ? NO_DISPATCH_OPTIONS : { retryDeadline: options.retryDeadline });
+    const ending = leadsToEnd ? LEADS_TO_END : undefined;
     if (outcome.kind === 'deferred') {
       this.#recorder.event('tasksDeferred');
-      return { ...outcome, route };
+      return { ...outcome, route, ...ending };
     }
     this.#recorder.duration('dispatch', performance.now() - started);
     this.#recorder.taskFinished(outcome.kind as OutcomeKind, task, serviceOf(route));
     if (outcome.kind === 'complete' || outcome.kind === 'bpmnError') {
-      return { ...outcome, variables: withDeclaredTypes(outcome.variables, route.variableTypes), route };
+      return { ...outcome, variables: withDeclaredTypes(outcome.variables, route.variableTypes), route, ...ending };
     }
-    return { ...outcome, retryable: outcome.kind === 'failure' ? true : undefined, route };
+    return { ...outcome, retryable: outcome.kind === 'failure' ? true : undefined, route, ...ending };
   }
 
   /**
@@ -349,21 +360,30 @@ export class ServiceOrchestrator {
     return (await this.#resolve(task)).route;
   }
 
-  async #resolve(task: Task): Promise<ResolvedRoute> {
+  /** Resolves a task's route; without tracing, a task whose activity is cached gets it at once, not as a promise. */
+  #resolve(task: Task): ResolvedRoute | Promise<ResolvedRoute> {
     const topic = this.#topics.entryFor(task);
-    const activity = task.activityProperties === undefined ? await this.#lookUpActivity(task) : fetchedActivity(task, task.activityProperties);
+    const activity = task.activityProperties === undefined ? this.#lookUpActivity(task) : fetchedActivity(task, task.activityProperties);
+    if (activity instanceof Promise) {
+      return activity.then((loaded) => this.#timedRoute(topic, loaded));
+    }
+    return this.#timedRoute(topic, activity);
+  }
 
+  #timedRoute(topic: TopicOptions, activity: ActivityProperties): ResolvedRoute | Promise<ResolvedRoute> {
     const routeStarted = performance.now();
-    const route = this.#tracing.enabled
-      ? await this.#tracing.inSpan(SPAN.route, {}, async (span) => {
+    if (this.#tracing.enabled) {
+      return this.#tracing.inSpan(SPAN.route, {}, async (span) => {
         const resolved = this.#resolvedRoute(topic, activity);
-        span.setAttribute(ROUTER.routeKind, resolved.kind);
-        span.setAttribute(ROUTER.service, serviceOf(resolved));
+        span.setAttribute(ROUTER.routeKind, resolved.route.kind);
+        span.setAttribute(ROUTER.service, serviceOf(resolved.route));
+        this.#recorder.duration('route', performance.now() - routeStarted);
         return resolved;
-      })
-      : this.#resolvedRoute(topic, activity);
+      });
+    }
+    const resolved = this.#resolvedRoute(topic, activity);
     this.#recorder.duration('route', performance.now() - routeStarted);
-    return { route, leadsToEnd: activity.leadsToEnd };
+    return resolved;
   }
 
   /**
@@ -371,13 +391,14 @@ export class ServiceOrchestrator {
    * configuration is fixed and a cache entry never changes, so the route is
    * kept beside the entry and lives as long as it does.
    */
-  #resolvedRoute(topic: TopicOptions, activity: ActivityProperties): Route {
+  #resolvedRoute(topic: TopicOptions, activity: ActivityProperties): ResolvedRoute {
     let byTopic = this.#routesByActivity.get(activity);
     const cached = byTopic?.get(topic);
     if (cached !== undefined) {
       return cached;
     }
-    const resolved = resolveRoute(this.config, topic, activity.found ? { id: activity.activityId, properties: activity.properties, headers: activity.headers, inputVariables: activity.inputVariables } : undefined);
+    const route = resolveRoute(this.config, topic, activity.found ? { id: activity.activityId, properties: activity.properties, headers: activity.headers, inputVariables: activity.inputVariables } : undefined);
+    const resolved: ResolvedRoute = Object.freeze({ route, leadsToEnd: activity.leadsToEnd });
     if (byTopic === undefined) {
       byTopic = new Map();
       this.#routesByActivity.set(activity, byTopic);

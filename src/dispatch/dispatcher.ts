@@ -236,7 +236,44 @@ export class Dispatcher {
   async #withRetries(lane: Lane, task: Task, options: DispatchRequestOptions, attempt: () => Promise<TaskOutcome>): Promise<TaskOutcome> {
     this.#active += 1;
     try {
-      return await this.#attempts(lane, task, options, attempt);
+      for (let number = 1; ; number += 1) {
+        if (this.#state !== 'open') {
+          return { kind: 'deferred', reason: 'dispatch is stopping' };
+        }
+        const admission = lane.breaker?.admit() ?? 'allow';
+        if (admission === 'reject') {
+          return this.#breakerOutcome(lane, undefined);
+        }
+
+        const outcome = await attempt();
+        if (outcome.kind === 'deferred') {
+          if (admission === 'probe') {
+            lane.breaker?.cancelProbe();
+          }
+          return outcome;
+        }
+        const transient = outcome.kind === 'failure' && outcome.transient === true;
+        if (transient) {
+          lane.lastFailure = outcome.message;
+          if (lane.breaker === undefined || lane.breaker.state === 'closed') {
+            // Bounded: after failureThreshold of these the breaker opens, and its own line carries the error.
+            this.#logger.warn({ service: lane.name, taskId: task.id, attempt: number, error: outcome.message }, 'service call failed');
+          }
+          lane.breaker?.recordFailure();
+        } else {
+          lane.breaker?.recordSuccess();
+          return outcome;
+        }
+
+        const pause = retryDelay(number, lane.retry);
+        const pastDeadline = options.retryDeadline !== undefined && Date.now() + pause >= options.retryDeadline;
+        if (number >= lane.retry.maxAttempts || pastDeadline) {
+          return this.#breakerOutcome(lane, outcome);
+        }
+        this.#stats.retries += 1;
+        this.#logger.debug({ taskId: task.id, topic: task.topic, service: lane.name, attempt: number, retryInMs: pause, reason: outcome.kind === 'failure' ? outcome.message : undefined }, 'transient error; retrying');
+        await this.#sleep(lane, pause);
+      }
     } finally {
       this.#active -= 1;
       if (this.#active === 0) {
@@ -246,47 +283,6 @@ export class Dispatcher {
           wake();
         }
       }
-    }
-  }
-
-  async #attempts(lane: Lane, task: Task, options: DispatchRequestOptions, attempt: () => Promise<TaskOutcome>): Promise<TaskOutcome> {
-    for (let number = 1; ; number += 1) {
-      if (this.#state !== 'open') {
-        return { kind: 'deferred', reason: 'dispatch is stopping' };
-      }
-      const admission = lane.breaker?.admit() ?? 'allow';
-      if (admission === 'reject') {
-        return this.#breakerOutcome(lane, undefined);
-      }
-
-      const outcome = await attempt();
-      if (outcome.kind === 'deferred') {
-        if (admission === 'probe') {
-          lane.breaker?.cancelProbe();
-        }
-        return outcome;
-      }
-      const transient = outcome.kind === 'failure' && outcome.transient === true;
-      if (transient) {
-        lane.lastFailure = outcome.message;
-        if (lane.breaker === undefined || lane.breaker.state === 'closed') {
-          // Bounded: after failureThreshold of these the breaker opens, and its own line carries the error.
-          this.#logger.warn({ service: lane.name, taskId: task.id, attempt: number, error: outcome.message }, 'service call failed');
-        }
-        lane.breaker?.recordFailure();
-      } else {
-        lane.breaker?.recordSuccess();
-        return outcome;
-      }
-
-      const pause = retryDelay(number, lane.retry);
-      const pastDeadline = options.retryDeadline !== undefined && Date.now() + pause >= options.retryDeadline;
-      if (number >= lane.retry.maxAttempts || pastDeadline) {
-        return this.#breakerOutcome(lane, outcome);
-      }
-      this.#stats.retries += 1;
-      this.#logger.debug({ taskId: task.id, topic: task.topic, service: lane.name, attempt: number, retryInMs: pause, reason: outcome.kind === 'failure' ? outcome.message : undefined }, 'transient error; retrying');
-      await this.#sleep(lane, pause);
     }
   }
 
@@ -318,7 +314,7 @@ export class Dispatcher {
       this.#enqueue(
         lane,
         task.priority,
-        async () => resolve(await dispatchHttp(this.#pools, service, route, task, variables, this.#tracing)),
+        () => dispatchHttp(this.#pools, service, route, task, variables, this.#tracing).then(resolve, (error: unknown) => resolve(unexpectedFailure(service.name, error))),
         (reason) => resolve({ kind: 'deferred', reason }),
       );
     });
@@ -329,7 +325,7 @@ export class Dispatcher {
       this.#enqueue(
         lane,
         task.priority,
-        async () => resolve(await this.#runHandler(task, variables, modulePath, names)),
+        () => this.#runHandler(task, variables, modulePath, names).then(resolve, (error: unknown) => resolve(unexpectedFailure(modulePath, error))),
         (reason) => resolve({ kind: 'deferred', reason }),
       );
     });
@@ -359,12 +355,7 @@ export class Dispatcher {
     const run = this.#tracing === undefined ? start : context.bind(context.active(), start);
     const job: WaitingJob = { cancel };
     lane.waiting.add(job);
-    void lane.queue.add(async () => {
-      if (!lane.waiting.delete(job)) {
-        return;
-      }
-      await run();
-    }, { priority }).catch((error: unknown) => {
+    void lane.queue.add(() => (lane.waiting.delete(job) ? run() : undefined), { priority }).catch((error: unknown) => {
       this.#logger.error({ err: error, service: lane.name }, 'dispatch job failed');
     });
   }
@@ -459,4 +450,13 @@ export class Dispatcher {
     lane = created;
     return lane;
   }
+}
+
+/** The outcome of a dispatch that threw where it should have returned an outcome: a failure, so the task is reported and not left waiting. */
+function unexpectedFailure(target: string, error: unknown): TaskOutcome {
+  return {
+    kind: 'failure',
+    message: `dispatch to ${target} failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`,
+    details: error instanceof Error ? error.stack : undefined,
+  };
 }

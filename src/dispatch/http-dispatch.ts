@@ -75,7 +75,7 @@ export function selectVariables(variables: Variables, names: readonly string[] |
  * on, the request runs in an HTTP client span whose W3C `traceparent` it
  * carries.
  */
-export async function dispatchHttp(
+export function dispatchHttp(
   pools: ServicePools,
   service: ServiceOptions,
   route: HttpRoute,
@@ -83,10 +83,20 @@ export async function dispatchHttp(
   variables: Variables,
   tracing?: TaskTracing,
 ): Promise<TaskOutcome> {
-  const selected = selectVariables(variables, route.variables);
   const sendsBody = route.method !== 'GET' && route.method !== 'DELETE';
   const headers = requestHeaders(service, idempotencyKey(task), sendsBody);
-  const body = sendsBody ? stringifyJson({ variables: selected, task: taskMetadata(task) }) : undefined;
+  let body: string | undefined;
+  try {
+    body = sendsBody ? stringifyJson({ variables: selectVariables(variables, route.variables), task: taskMetadata(task) }) : undefined;
+  } catch (error) {
+    // E.g. a circular structure handed to routeTask(); no request can carry it.
+    return Promise.resolve({
+      kind: 'failure',
+      message: `the variables of task ${task.id} cannot be sent to ${service.name} as JSON: ${(error instanceof Error ? error.message : String(error)).split('\n', 1)[0]}; pass plain JSON values`,
+      details: error instanceof Error ? error.message : undefined,
+      transient: false,
+    });
+  }
 
   if (tracing === undefined || !tracing.enabled) {
     return sendAndInterpret(pools, service, route, headers, body);

@@ -16,6 +16,8 @@ export class ServiceTokenError extends Error {
 }
 
 export interface ServiceAuthorization {
+  /** The header value when it never changes (none, basic or a static bearer token), so a request need not wait for it. */
+  readonly fixed?: { header: string | undefined };
   /** Returns the header value, or undefined when the service needs none; rejects with {@link ServiceTokenError}. */
   header(): Promise<string | undefined>;
   /**
@@ -30,11 +32,11 @@ export interface ServiceAuthorization {
 export function serviceAuthorization(service: ServiceOptions, logger: Logger = silentLogger()): ServiceAuthorization {
   const { auth } = service;
   if (auth === undefined) {
-    return { header: () => Promise.resolve(undefined), rejected: () => false };
+    return { fixed: { header: undefined }, header: () => Promise.resolve(undefined), rejected: () => false };
   }
   if (auth.type === 'basic' || auth.type === 'bearer') {
     const header = auth.type === 'basic' ? `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` : `${BEARER}${auth.token}`;
-    return { header: () => Promise.resolve(header), rejected: () => false };
+    return { fixed: { header }, header: () => Promise.resolve(header), rejected: () => false };
   }
 
   const tokens = new ClientCredentialsTokens(auth, {

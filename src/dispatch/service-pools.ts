@@ -43,25 +43,37 @@ export class ServicePools {
    * body pauses for longer than it. undici's own timers enforce both, which
    * costs far less CPU per request than an `AbortSignal.timeout()`.
    */
-  async request(
+  request(
     serviceName: string,
     request: { method: string; path: string; headers: Record<string, string>; body: string | undefined },
   ): Promise<ServiceResponse> {
     const service = this.#service(serviceName);
     const authorization = this.#authorization(service);
-    let response = await this.#send(service, request, await authorization.header());
-    if (response.status === 401 && authorization.rejected(response.sentAuthorization)) {
-      // An access token the service no longer accepts: one more attempt with a new token.
-      response = await this.#send(service, request, await authorization.header());
+    if (authorization.fixed !== undefined) {
+      return this.#send(service, request, authorization.fixed.header);
     }
-    return { status: response.status, headers: response.headers, body: response.body };
+    return this.#sendWithToken(service, authorization, request);
+  }
+
+  /** Sends with a header that can change, an OAuth access token: a 401 that rejects the token gets one more attempt with a new one. */
+  async #sendWithToken(
+    service: ServiceOptions,
+    authorization: ServiceAuthorization,
+    request: { method: string; path: string; headers: Record<string, string>; body: string | undefined },
+  ): Promise<ServiceResponse> {
+    const header = await authorization.header();
+    const response = await this.#send(service, request, header);
+    if (response.status === 401 && authorization.rejected(header)) {
+      return this.#send(service, request, await authorization.header());
+    }
+    return response;
   }
 
   async #send(
     service: ServiceOptions,
     request: { method: string; path: string; headers: Record<string, string>; body: string | undefined },
     authorizationHeader: string | undefined,
-  ): Promise<ServiceResponse & { sentAuthorization: string | undefined }> {
+  ): Promise<ServiceResponse> {
     const pool = this.#pool(service);
     const headers = authorizationHeader === undefined ? request.headers : { ...request.headers, authorization: authorizationHeader };
 
@@ -82,7 +94,7 @@ export class ServicePools {
       throw error;
     }
     this.#observe?.(service.name, { method: request.method, path: request.path }, { status: response.statusCode });
-    return { status: response.statusCode, headers: response.headers, body, sentAuthorization: authorizationHeader };
+    return { status: response.statusCode, headers: response.headers, body };
   }
 
   #authorization(service: ServiceOptions): ServiceAuthorization {

@@ -108,6 +108,8 @@ export class SequenceModel {
   readonly #definitions = new Map<string, DefinitionState>();
   /** The most recently added definition of each process key, whose counts a new version inherits. */
   readonly #latestByKey = new Map<string, string>();
+  /** The state last moved to the end of {@link #definitions}; touching it again needs no move. */
+  #mostRecent: DefinitionState | undefined;
   #bytes = 0;
   #rejected = 0;
   #evicted = 0;
@@ -151,6 +153,7 @@ export class SequenceModel {
     }
 
     this.#definitions.set(definitionId, state);
+    this.#mostRecent = state;
     this.#bytes += state.bytes;
     const previous = processKey === undefined ? undefined : this.#definitions.get(this.#latestByKey.get(processKey) ?? '');
     if (previous !== undefined && previous !== state) {
@@ -170,6 +173,9 @@ export class SequenceModel {
       return false;
     }
     this.#definitions.delete(definitionId);
+    if (state === this.#mostRecent) {
+      this.#mostRecent = undefined;
+    }
     this.#bytes -= state.bytes;
     if (state.processKey !== undefined && this.#latestByKey.get(state.processKey) === definitionId) {
       this.#latestByKey.delete(state.processKey);
@@ -341,6 +347,7 @@ export class SequenceModel {
 
   clear(): void {
     this.#definitions.clear();
+    this.#mostRecent = undefined;
     this.#latestByKey.clear();
     this.#bytes = 0;
   }
@@ -348,9 +355,10 @@ export class SequenceModel {
   /** Returns a definition's state and marks it most recently used. */
   #touch(definitionId: string): DefinitionState | undefined {
     const state = this.#definitions.get(definitionId);
-    if (state !== undefined) {
+    if (state !== undefined && state !== this.#mostRecent) {
       this.#definitions.delete(definitionId);
       this.#definitions.set(definitionId, state);
+      this.#mostRecent = state;
     }
     return state;
   }

@@ -116,6 +116,22 @@ topics:
     expect(outcome).toMatchObject({ kind: 'failure', message: expect.stringMatching(/timed out after 300 ms/) });
   });
 
+  test('variables that cannot become JSON fail the task without a request', async () => {
+    const circular: Record<string, unknown> = { name: 'loop' };
+    circular.self = circular;
+    const requestsBefore = server.requests.length;
+    const route = resolveRoute(config, config.topics[0]!, { id: 'Call', properties: { path: '/ok' }, headers: {} });
+
+    const outcome = await dispatcher.dispatch(task, { circular }, route);
+
+    expect(outcome).toMatchObject({
+      kind: 'failure',
+      message: expect.stringMatching(/^the variables of task task-hostile cannot be sent to downstream as JSON: .*circular.*; pass plain JSON values$/i),
+      transient: false,
+    });
+    expect(server.requests.length).toBe(requestsBefore);
+  });
+
   test('dispatcher still works afterwards', async () => {
     const outcome = await dispatchTo('/ok');
 
