@@ -23,6 +23,10 @@
  * between rounds affects both sides of a pair; the CPU ratio is the median
  * of the pairs' ratios.
  *
+ * The npm script runs it with the container image's V8 flag
+ * (`--max-semi-space-size=8`, see deploy/Dockerfile), as the daemon runs in
+ * production; both paths share the process and so the flag.
+ *
  * Run: npm run bench:dispatch   (writes bench/results/dispatch.json)
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -245,6 +249,7 @@ async function main(): Promise<void> {
       command: 'npm run bench:dispatch',
       machine: machineFacts(loadAtStart),
       node: process.version,
+      nodeFlags: process.execArgv,
       batchSpeedupVsOneByOne: round(batch.oneByOneMs / batch.batchMs, 2),
       addedLatencyP50Ms: round(roundPercentile(daemonRounds, 0.5)),
       addedLatencyP99Ms: round(roundPercentile(daemonRounds, 0.99)),
