@@ -20,7 +20,7 @@
  * optimising them: a daemon runs for days, and the first seconds of
  * compilation would otherwise decide the figures. The measured rounds then
  * run in pairs, one round of each path, so a change in the machine's speed
- * between rounds affects both sides of a pair; the CPU ratio is the median
+ * between rounds affects both sides of a pair. The CPU ratio is the median
  * of the pairs' ratios.
  *
  * The npm script runs it with the container image's V8 flag

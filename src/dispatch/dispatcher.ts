@@ -310,25 +310,37 @@ export class Dispatcher {
     if (lane.batcher !== undefined) {
       return lane.batcher.add(task, route, variables);
     }
-    return new Promise((resolve) => {
-      this.#enqueue(
-        lane,
-        task.priority,
-        () => dispatchHttp(this.#pools, service, route, task, variables, this.#tracing).then(resolve, (error: unknown) => resolve(unexpectedFailure(service.name, error))),
-        (reason) => resolve({ kind: 'deferred', reason }),
-      );
-    });
+    return this.#queued(lane, task, service.name, () => dispatchHttp(this.#pools, service, route, task, variables, this.#tracing));
   }
 
   #handlerAttempt(lane: Lane, task: Task, variables: Variables, modulePath: string, names: readonly string[] | undefined): Promise<TaskOutcome> {
+    return this.#queued(lane, task, modulePath, () => this.#runHandler(task, variables, modulePath, names));
+  }
+
+  /**
+   * Runs `start` as a job of the lane's queue and settles with its outcome:
+   * `deferred` when the job will not start, and a failure when `start`
+   * throws or rejects, so no task is left waiting.
+   */
+  #queued(lane: Lane, task: Task, target: string, start: () => Promise<TaskOutcome>): Promise<TaskOutcome> {
     return new Promise((resolve) => {
-      this.#enqueue(
-        lane,
-        task.priority,
-        () => this.#runHandler(task, variables, modulePath, names).then(resolve, (error: unknown) => resolve(unexpectedFailure(modulePath, error))),
-        (reason) => resolve({ kind: 'deferred', reason }),
-      );
+      const fail = (error: unknown): void => resolve(this.#unexpectedFailure(task, target, error));
+      const run = (): Promise<void> | undefined => {
+        try {
+          return start().then(resolve, fail);
+        } catch (error) {
+          fail(error);
+          return undefined;
+        }
+      };
+      this.#enqueue(lane, task.priority, run, (reason) => resolve({ kind: 'deferred', reason }));
     });
+  }
+
+  /** Logs a dispatch that rejected where it should have returned an outcome, and returns its failure outcome. */
+  #unexpectedFailure(task: Task, target: string, error: unknown): TaskOutcome {
+    this.#logger.error({ err: error, taskId: task.id, topic: task.topic, target }, 'dispatch failed unexpectedly, so the task fails');
+    return unexpectedFailure(target, error);
   }
 
   async #runHandler(task: Task, variables: Variables, modulePath: string, names: readonly string[] | undefined): Promise<TaskOutcome> {
@@ -350,7 +362,7 @@ export class Dispatcher {
   }
 
   /** Adds a job to a lane's queue; `cancel` runs instead when the job will not start. */
-  #enqueue(lane: Lane, priority: number, start: () => Promise<void>, cancel: (reason: string) => void): void {
+  #enqueue(lane: Lane, priority: number, start: () => Promise<void> | undefined, cancel: (reason: string) => void): void {
     // The queue starts a job from whichever task freed its slot, so the job takes the context of the task that queued it.
     const run = this.#tracing === undefined ? start : context.bind(context.active(), start);
     const job: WaitingJob = { cancel };

@@ -483,7 +483,6 @@ export class PredictionService {
   }
 }
 
-/** Where a task's activity stood among the predicted ones: first, second or third, or not at all (-1). */
 /** Activity ids of the predictions kept for scoring, built once per prediction list (the model reuses a list until its counts change). */
 const scoredIdsByList = new WeakMap<readonly Prediction[], readonly string[]>();
 
@@ -496,6 +495,7 @@ function topActivityIds(predictions: readonly Prediction[]): readonly string[] {
   return ids;
 }
 
+/** Where a task's activity stood among the predicted ones: first, second or third, or not at all (-1). */
 function resultOf(rank: number): PredictionResult {
   if (rank === 0) {
     return 'top1';

@@ -37,7 +37,7 @@ export class PipelineMetrics {
     this.#maxRemembered = maxRememberedInstances;
   }
 
-  /** The timing of an operation, to pass to {@link recordDuration}. */
+  /** Returns the timing of an operation, to pass to {@link recordDuration}. */
   timing(operation: Operation): Timing {
     let timing = this.#timings.get(operation);
     if (timing === undefined) {
@@ -52,7 +52,7 @@ export class PipelineMetrics {
     timing.totalMs += milliseconds;
   }
 
-  /** The count of tasks with one outcome, topic and service, to pass to {@link recordTask}. */
+  /** Returns the tally of tasks with one outcome, topic and service, to pass to {@link recordTask}. */
   outcomeTally(outcome: OutcomeKind, topic: string, service: string): Tally {
     return tallyOf(this.#outcomes, `${outcome}\u0000${topic}\u0000${service}`);
   }
@@ -72,7 +72,7 @@ export class PipelineMetrics {
     }
   }
 
-  /** The count of calls to the engine or a service, e.g. `engine:complete` or `service:inventory`; add to its `count`. */
+  /** Returns the tally of calls to the engine or a service, e.g. `engine:complete` or `service:inventory`. Callers add to its `count`. */
   apiCallTally(name: string): Tally {
     return tallyOf(this.#apiCalls, name);
   }
@@ -143,7 +143,7 @@ export function tallyOf(tallies: Map<string, Tally>, key: string): Tally {
   return tally;
 }
 
-/** The tallies that counted anything, as a plain record. */
+/** Returns the tallies that counted anything, as a plain record. */
 export function countsOf(tallies: ReadonlyMap<string, Tally>): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const [key, { count }] of tallies) {

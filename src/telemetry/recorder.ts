@@ -12,7 +12,6 @@ import {
   BREAKER_STATE_VALUES,
   DURATION_BUCKETS_SECONDS,
   METRIC,
-  OPERATIONS,
   ROUTER,
   SEMCONV,
   type DaemonEventName,
@@ -70,18 +69,25 @@ export interface TelemetryRecorderOptions {
 /** Combinations of attribute values kept at once per instrument; see {@link KeyedCache}. */
 const MAX_ATTRIBUTE_SETS = 10_000;
 
-/** What one combination of attribute values counts into: the instrument's attributes and the figures' tallies. */
+/** The counts of one combination of attribute values: the instrument's attributes and the figures' tallies. */
 interface CallCounts {
   attributes: Attributes;
   calls: Tally;
   byResult: Tally;
 }
 
+/** The histogram attributes and the timing figures of one operation. */
+interface OperationEntry {
+  attributes: Attributes;
+  timing: Timing;
+}
+
 /** Records the pipeline's events; see the module comment. */
 export class TelemetryRecorder {
   readonly #figures: PipelineMetrics;
   readonly #apiCallsByResult = new Map<string, Tally>();
-  readonly #operations = new Map<Operation, { attributes: Attributes; timing: Timing }>();
+  /** Attributes and timing per operation, added at its first duration, so `avgOperationTimes` lists operations in the order first recorded. */
+  readonly #operations = new Map<Operation, OperationEntry>();
   readonly #taskCounts = new KeyedCache<{ attributes: Attributes; outcome: Tally }>(MAX_ATTRIBUTE_SETS);
   readonly #serviceCallCounts = new KeyedCache<CallCounts>(MAX_ATTRIBUTE_SETS);
   readonly #engineCallCounts = new KeyedCache<CallCounts>(MAX_ATTRIBUTE_SETS);
@@ -104,9 +110,6 @@ export class TelemetryRecorder {
     this.#meter = meter;
     this.#enabled = options.enabled ?? true;
     this.#figures = new PipelineMetrics(options.maxRememberedInstances);
-    for (const operation of OPERATIONS) {
-      this.#operations.set(operation, { attributes: { [ROUTER.operation]: operation }, timing: this.#figures.timing(operation) });
-    }
     this.#tasks = meter.createCounter(METRIC.tasks, { description: 'Tasks finished, by topic, service and outcome', unit: '{task}' });
     this.#instancesSeen = meter.createCounter(METRIC.processInstancesSeen, {
       description: 'Distinct process instances whose tasks this process handled',
@@ -208,7 +211,7 @@ export class TelemetryRecorder {
     if (!this.#enabled) {
       return;
     }
-    const { attributes, timing } = this.#operations.get(operation) as { attributes: Attributes; timing: Timing };
+    const { attributes, timing } = this.#operations.get(operation) ?? this.#addOperation(operation);
     this.#figures.recordDuration(timing, milliseconds);
     this.#durations.record(milliseconds / 1000, attributes);
   }
@@ -334,6 +337,12 @@ export class TelemetryRecorder {
     };
   }
 
+  #addOperation(operation: Operation): OperationEntry {
+    const entry = { attributes: { [ROUTER.operation]: operation }, timing: this.#figures.timing(operation) };
+    this.#operations.set(operation, entry);
+    return entry;
+  }
+
   // Built once per combination of values; fields, so a cache hit creates no closure.
   readonly #buildTaskCounts = (topic: string, service: string, outcome: OutcomeKind) => ({
     attributes: { [BPMN.topic]: topic, [ROUTER.service]: service, [ROUTER.outcome]: outcome },
@@ -372,12 +381,12 @@ export function errorTypeOf(error: unknown): string {
   return typeof name === 'string' ? name : 'Error';
 }
 
-/** The status, or the kind of error, of a call. */
+/** Returns the status, or the kind of error, of a call. */
 function resultValue(result: CallResult): number | string {
   return 'status' in result ? result.status : result.errorType;
 }
 
-/** An HTTP status (a number) or the kind of error (a string) as attributes. */
+/** Returns an HTTP status (a number) or the kind of error (a string) as attributes. */
 function resultAttributes(result: number | string): Attributes {
   return typeof result === 'number' ? { [SEMCONV.httpResponseStatusCode]: result } : { [SEMCONV.errorType]: result };
 }

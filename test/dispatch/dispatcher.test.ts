@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.ts';
 import type { RouterConfig } from '../../src/config/types.ts';
 import { Dispatcher } from '../../src/dispatch/dispatcher.ts';
-import type { Task } from '../../src/engine/types.ts';
+import type { Task, Variables } from '../../src/engine/types.ts';
 import { resolveRoute, type Route } from '../../src/routing/route.ts';
+import { createLogger } from '../../src/telemetry/logger.ts';
 import { sendJson, startTestServer, type TestServer } from '../support/http-server.ts';
 
 function task(overrides: Partial<Task> = {}): Task {
@@ -197,6 +198,28 @@ topics: [{ topic: t, service: gone }]
 
     expect(outcome.kind).toBe('failure');
     expect(outcome.kind === 'failure' && outcome.message).toMatch(/handler exploded/);
+  });
+
+  test('rejected handler dispatch fails and logs', async () => {
+    const lines: { msg: string; taskId?: string; target?: string }[] = [];
+    const logger = createLogger({ level: 'error', destination: { write: (line: string) => lines.push(JSON.parse(line) as { msg: string }) } });
+    const selecting = parseConfig(`
+engine: { baseUrl: http://127.0.0.1:1/engine-rest }
+topics: [{ topic: handled, handler: ok.mjs, variables: [orderId] }]
+`, { env: {}, baseDir: handlerFolder });
+    const logged = new Dispatcher(selecting, logger);
+
+    // A JavaScript caller may pass null variables: selecting the handler's variables then throws outside the handler.
+    const outcome = await logged.dispatch(task({ id: 'task-null-variables' }), null as unknown as Variables, resolveRoute(selecting, selecting.topics[0]!, undefined));
+    await logged.close();
+
+    expect(outcome).toMatchObject({ kind: 'failure', message: expect.stringMatching(/^dispatch to \S+ok\.mjs failed unexpectedly: .*null/) });
+    expect(outcome.kind === 'failure' && outcome.transient).toBeUndefined();
+    expect(lines).toContainEqual(expect.objectContaining({
+      msg: 'dispatch failed unexpectedly, so the task fails',
+      taskId: 'task-null-variables',
+      target: expect.stringMatching(/ok\.mjs$/),
+    }));
   });
 
   test('queue never runs more than maxConcurrent requests', async () => {

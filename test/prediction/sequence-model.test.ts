@@ -101,6 +101,64 @@ describe('SequenceModel', () => {
     expect(model.predict('d1', 'A', 1)).toHaveLength(1);
   });
 
+  test('replaced counts renew a cached prediction', () => {
+    const model = new SequenceModel(ROOMY);
+    model.add('d1', graphOf(branches), 'Graph');
+    model.observe('d1', 'A', 'B');
+    expect(model.predict('d1', 'A', 2)[0]).toEqual({ activityId: 'B', probability: 0.75 });
+
+    model.replaceCounts('d1', [['A', 'C', 3]]);
+    expect(model.predict('d1', 'A', 2)[0]).toEqual({ activityId: 'C', probability: 0.875 });
+
+    model.replaceCounts('d1', []);
+    expect(model.predict('d1', 'A', 2).map((prediction) => prediction.probability)).toEqual([0.5, 0.5]);
+  });
+
+  test('dropped pair renews a cached prediction', () => {
+    const graph = graphOf(branches);
+    const probe = new SequenceModel(ROOMY);
+    probe.add('d1', graph);
+    // Room for the graph with two rows of counts and two counted pairs, but not three (estimates of 260 and 80 bytes).
+    const limit = probe.stats().bytes + 2 * 260 + 2 * 80 + 40;
+    const model = new SequenceModel({ maxDefinitions: 10, maxBytesPerDefinition: limit, maxBytes: 10_000_000 });
+    model.add('d1', graph);
+    model.observe('d1', 'A', 'C');
+    model.observe('d1', 'A', 'C');
+    model.observe('d1', 'A', 'B');
+    expect(model.predict('d1', 'A', 2)[0]).toEqual({ activityId: 'C', probability: 0.625 });
+
+    // A third pair does not fit: A to B, the least counted, goes.
+    model.observe('d1', 'C', 'F');
+
+    expect(model.counts('d1').sort()).toEqual([['A', 'C', 2], ['C', 'F', 1]]);
+    expect(model.predict('d1', 'A', 2)[0]).toEqual({ activityId: 'C', probability: 2.5 / 3 });
+  });
+
+  test('least recently used order survives delete and re-add', () => {
+    const model = new SequenceModel({ maxDefinitions: 3, maxBytesPerDefinition: 1_000_000, maxBytes: 10_000_000 });
+    const graph = graphOf(branches);
+    for (const id of ['d1', 'd2', 'd3']) {
+      model.add(id, graph);
+    }
+
+    model.predict('d3', 'A', 1);
+    model.delete('d3');
+    model.observe('d1', 'A', 'B');
+    model.add('d3', graph);
+    model.predict('d1', 'A', 1);
+    model.predict('d1', 'A', 1);
+    expect(model.definitionIds()).toEqual(['d2', 'd3', 'd1']);
+
+    model.add('d4', graph);
+    expect(model.definitionIds()).toEqual(['d3', 'd1', 'd4']);
+    model.likelyActivities('d3', 0.5);
+    model.clear();
+    model.add('d5', graph);
+    model.add('d6', graph);
+    model.predict('d5', 'A', 1);
+    expect(model.definitionIds()).toEqual(['d6', 'd5']);
+  });
+
   test('never predicts an unreachable activity', () => {
     const model = new SequenceModel(ROOMY);
     model.add('d1', graphOf(branches), 'Graph');

@@ -47,6 +47,8 @@ describe('service OAuth client credentials', () => {
   let tokens: TokenServer;
   let billing: TestServer;
   let orchestrator: ServiceOrchestrator;
+  /** While true, the service rejects every token with 401, valid or not. */
+  let rejectEveryToken = false;
 
   function createOrchestrator(secretVariable: string): ServiceOrchestrator {
     const config = parseConfig(`
@@ -66,7 +68,7 @@ prediction: { enabled: false }
   beforeAll(async () => {
     tokens = await startTokenServer({ clientId: 'router', clientSecret: CLIENT_SECRET, jwtSecret: JWT_SECRET });
     billing = await startTestServer((request, response) => {
-      const problem = tokenProblem(request);
+      const problem = rejectEveryToken ? 'token revoked' : tokenProblem(request);
       if (problem !== undefined) {
         sendJson(response, 401, { message: problem });
         return;
@@ -108,6 +110,26 @@ prediction: { enabled: false }
       const statuses = billing.requests.slice(-2).map((request) => tokenProblem(request));
       expect(statuses).toEqual(['expired', undefined]);
     } finally {
+      await fresh.close();
+    }
+  });
+
+  test('token rejected twice fails after one renewal', async () => {
+    const fresh = createOrchestrator('BILLING_CLIENT_SECRET');
+    rejectEveryToken = true;
+    try {
+      const grantedBefore = tokens.granted;
+      const requestsBefore = billing.requests.length;
+
+      const outcome = await fresh.routeTask(task('t6'), {});
+
+      expect(outcome).toMatchObject({ kind: 'failure', message: expect.stringContaining('HTTP 401') });
+      expect(billing.requests.length - requestsBefore).toBe(2);
+      expect(tokens.granted - grantedBefore).toBe(2);
+      const [first, second] = billing.requests.slice(requestsBefore).map((request) => request.headers.authorization);
+      expect(second).not.toBe(first);
+    } finally {
+      rejectEveryToken = false;
       await fresh.close();
     }
   });

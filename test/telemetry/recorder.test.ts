@@ -97,6 +97,62 @@ describe('TelemetryRecorder', () => {
     expect(sample(text, 'bpmn_router_service_calls_total', { url_template: '/reserve', http_response_status_code: '503' })).toBe(1);
   });
 
+  test('operation averages keep first-recorded order', () => {
+    recorder.duration('dispatch', 10);
+    recorder.duration('fetch', 20);
+    recorder.duration('dispatch', 30);
+
+    expect(Object.keys(recorder.snapshot().avgOperationTimes)).toEqual(['dispatch', 'fetch']);
+  });
+
+  test('status and error type of one call counted apart', async () => {
+    recorder.engineCall('complete', { status: 503 });
+    recorder.engineCall('complete', { errorType: '503' });
+    recorder.engineCall('complete', { status: 503 });
+    recorder.serviceCall('inventory', { method: 'POST', path: '/reserve' }, { errorType: 'TimeoutError' });
+    recorder.serviceCall('inventory', { method: 'POST', path: '/reserve' }, { status: 200 });
+    recorder.serviceCall('inventory', { method: 'GET', path: '/reserve' }, { status: 200 });
+
+    const snapshot = recorder.snapshot();
+    const text = await telemetry.prometheusText();
+    const seriesOf = (name: string, label: string) => text.split('\n').filter((line) => line.startsWith(`${name}{`) && line.includes(label));
+
+    expect(snapshot.apiCalls).toEqual({ 'engine:complete': 3, 'service:inventory': 3 });
+    // The figures key a result by its text, so a status and an error type with the same text share one count.
+    expect(snapshot.apiCallsByResult).toEqual({ 'engine:complete:503': 3, 'service:inventory:TimeoutError': 1, 'service:inventory:200': 2 });
+    expect(sample(text, 'bpmn_router_engine_calls_total', { bpmn_router_engine_call: 'complete', http_response_status_code: '503' })).toBe(2);
+    expect(sample(text, 'bpmn_router_engine_calls_total', { bpmn_router_engine_call: 'complete', error_type: '503' })).toBe(1);
+    expect(seriesOf('bpmn_router_engine_calls_total', 'error_type="503"')[0]).not.toContain('http_response_status_code');
+    expect(sample(text, 'bpmn_router_service_calls_total', { http_request_method: 'POST', http_response_status_code: '200' })).toBe(1);
+    expect(sample(text, 'bpmn_router_service_calls_total', { http_request_method: 'GET', http_response_status_code: '200' })).toBe(1);
+    expect(sample(text, 'bpmn_router_service_calls_total', { http_request_method: 'POST', error_type: 'TimeoutError' })).toBe(1);
+    expect(seriesOf('bpmn_router_service_calls_total', 'error_type="TimeoutError"')[0]).not.toContain('http_response_status_code');
+  });
+
+  test('counts survive many rare results', async () => {
+    // More combinations than the recorder keeps attribute sets for, so its cache of them starts over.
+    const rareResults = 10_001;
+    recorder.engineCall('complete', { status: 204 });
+    recorder.taskFinished('complete', instance('pi-1'), 'inventory');
+    for (let index = 0; index < rareResults; index += 1) {
+      recorder.engineCall('complete', { errorType: `RareError${index}` });
+      recorder.taskFinished('failure', { topic: `topic-${index}`, processInstanceId: 'pi-1' }, 'inventory');
+    }
+    recorder.engineCall('complete', { status: 204 });
+    recorder.taskFinished('complete', instance('pi-1'), 'inventory');
+
+    const snapshot = recorder.snapshot();
+    const text = await telemetry.prometheusText();
+
+    expect(snapshot.apiCalls).toEqual({ 'engine:complete': rareResults + 2 });
+    expect(snapshot.apiCallsByResult['engine:complete:204']).toBe(2);
+    expect(Object.keys(snapshot.apiCallsByResult)).toHaveLength(rareResults + 1);
+    expect(snapshot.tasksByOutcomeTopicService['complete/reserve-stock/inventory']).toBe(2);
+    expect(snapshot.tasksByOutcome).toEqual({ complete: 2, bpmnError: 0, failure: rareResults });
+    expect(sample(text, 'bpmn_router_engine_calls_total', { http_response_status_code: '204' })).toBe(2);
+    expect(sample(text, 'bpmn_router_tasks_total', { bpmn_topic: 'reserve-stock', bpmn_router_outcome: 'complete' })).toBe(2);
+  });
+
   test('observed sources are read at collection', async () => {
     let hits = 3;
     recorder.observe({
