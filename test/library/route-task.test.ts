@@ -10,7 +10,7 @@ import type { RouterConfig } from '../../src/config/types.ts';
 import type { Task } from '../../src/engine/types.ts';
 import { ServiceOrchestrator, type RoutedOutcome } from '../../src/orchestrator.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
-import { linearProcess } from '../support/bpmn.ts';
+import { callingProcess, linearProcess } from '../support/bpmn.ts';
 import { sendJson, startTestServer, type TestServer } from '../support/http-server.ts';
 
 const DEFINITION_ID = 'Ordered:1:route-task';
@@ -20,19 +20,7 @@ const CALLING_DEFINITION_ID = 'Calling:1:route-task';
 const ORDERED_XML = linearProcess('Ordered', [{ id: 'A', topic: 'ok' }, { id: 'B', topic: 'ok' }, { id: 'C', topic: 'ok' }]);
 
 /** Task A, then a call activity of a process that the definition source cannot look up, then the end. */
-const CALLING_XML = `<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Definitions_Calling" targetNamespace="http://example.com/test">
-  <bpmn:process id="Calling" isExecutable="true">
-    <bpmn:startEvent id="Start" />
-    <bpmn:serviceTask id="A" camunda:type="external" camunda:topic="ok" />
-    <bpmn:callActivity id="Call" calledElement="Child" />
-    <bpmn:endEvent id="End" />
-    <bpmn:sequenceFlow id="F1" sourceRef="Start" targetRef="A" />
-    <bpmn:sequenceFlow id="F2" sourceRef="A" targetRef="Call" />
-    <bpmn:sequenceFlow id="F3" sourceRef="Call" targetRef="End" />
-  </bpmn:process>
-</bpmn:definitions>
-`;
+const CALLING_XML = callingProcess('Calling', 'Child', 'ok');
 
 interface LogLine {
   level: string;

@@ -13,30 +13,13 @@ import { startRuntime, type DaemonRuntime } from '../../src/daemon/runtime.ts';
 import { countProcessInstances, deployBpmn, listExternalTasks, startProcessInstance, waitFor } from '../../src/demo/engine-rest.ts';
 import { ServiceOrchestrator } from '../../src/orchestrator.ts';
 import { createLogger, type Logger } from '../../src/telemetry/logger.ts';
-import { branchingProcess } from '../support/bpmn.ts';
+import { branchingProcess, callingProcess } from '../support/bpmn.ts';
 import { startCountingProxy, type CountingProxy } from '../support/counting-proxy.ts';
 import { engineUrl, uniqueProcessKey } from '../support/engine.ts';
 import { sendJson, startTestServer, type TestServer } from '../support/http-server.ts';
 import { sampleValue, scrapeMetrics } from '../support/prometheus-text.ts';
 
 const url = engineUrl();
-
-/** Start, A, a call activity of `childKey`, end. */
-function callingProcess(key: string, childKey: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Definitions_${key}" targetNamespace="http://example.com/test">
-  <bpmn:process id="${key}" isExecutable="true" camunda:historyTimeToLive="P1D">
-    <bpmn:startEvent id="Start" />
-    <bpmn:serviceTask id="A" camunda:type="external" camunda:topic="${key}-a" />
-    <bpmn:callActivity id="Call" calledElement="${childKey}" />
-    <bpmn:endEvent id="End" />
-    <bpmn:sequenceFlow id="F1" sourceRef="Start" targetRef="A" />
-    <bpmn:sequenceFlow id="F2" sourceRef="A" targetRef="Call" />
-    <bpmn:sequenceFlow id="F3" sourceRef="Call" targetRef="End" />
-  </bpmn:process>
-</bpmn:definitions>
-`;
-}
 
 function testLogger(name: string): Logger {
   mkdirSync(resolve('.tmp/test-logs'), { recursive: true });

@@ -46,6 +46,18 @@ function reachableTasks(model: DefinitionModel, from: string): Set<string> {
   return found;
 }
 
+/**
+ * Returns a model whose definitions have room for `graph` with `rows` rows
+ * of counts and `pairs` counted pairs, but not one pair more (the model's
+ * estimates are 260 bytes a row and 80 a pair).
+ */
+function modelWithRoomFor(graph: ProcessGraph, rows: number, pairs: number): { model: SequenceModel; limit: number } {
+  const probe = new SequenceModel(ROOMY);
+  probe.add('probe', graph);
+  const limit = probe.stats().bytes + rows * 260 + pairs * 80 + 40;
+  return { model: new SequenceModel({ maxDefinitions: 10, maxBytesPerDefinition: limit, maxBytes: 10_000_000 }), limit };
+}
+
 /** Returns a linear process of `tasks` tasks whose ids carry `prefix`, so every definition differs. */
 function linearSpec(prefix: string, tasks: number): GraphSpec {
   const ids = Array.from({ length: tasks }, (_unused, position) => `${prefix}T${position}`);
@@ -116,11 +128,7 @@ describe('SequenceModel', () => {
 
   test('dropped pair renews a cached prediction', () => {
     const graph = graphOf(branches);
-    const probe = new SequenceModel(ROOMY);
-    probe.add('d1', graph);
-    // Room for the graph with two rows of counts and two counted pairs, but not three (estimates of 260 and 80 bytes).
-    const limit = probe.stats().bytes + 2 * 260 + 2 * 80 + 40;
-    const model = new SequenceModel({ maxDefinitions: 10, maxBytesPerDefinition: limit, maxBytes: 10_000_000 });
+    const { model } = modelWithRoomFor(graph, 2, 2);
     model.add('d1', graph);
     model.observe('d1', 'A', 'C');
     model.observe('d1', 'A', 'C');
@@ -240,11 +248,7 @@ describe('SequenceModel', () => {
 
   test('full definition drops its least counted pair', () => {
     const graph = graphOf(branches);
-    const probe = new SequenceModel(ROOMY);
-    probe.add('d1', graph);
-    // Room for the graph with two rows of counts and three counted pairs, but not four (estimates of 260 and 80 bytes).
-    const limit = probe.stats().bytes + 2 * 260 + 3 * 80 + 40;
-    const model = new SequenceModel({ maxDefinitions: 10, maxBytesPerDefinition: limit, maxBytes: 10_000_000 });
+    const { model, limit } = modelWithRoomFor(graph, 2, 3);
     model.add('d1', graph);
 
     model.observe('d1', 'C', 'F');

@@ -103,3 +103,20 @@ export function branchingProcess(key: string): string {
 </bpmn:definitions>
 `;
 }
+
+/** Generates an executable Camunda 7 process: start, task A with `topicOfA` (default `<key>-a`), a call activity of `childKey`, end. */
+export function callingProcess(key: string, childKey: string, topicOfA = `${key}-a`): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Definitions_${key}" targetNamespace="http://example.com/test">
+  <bpmn:process id="${key}" isExecutable="true" camunda:historyTimeToLive="P1D">
+    <bpmn:startEvent id="Start" />
+    <bpmn:serviceTask id="A" camunda:type="external" camunda:topic="${topicOfA}" />
+    <bpmn:callActivity id="Call" calledElement="${childKey}" />
+    <bpmn:endEvent id="End" />
+    <bpmn:sequenceFlow id="F1" sourceRef="Start" targetRef="A" />
+    <bpmn:sequenceFlow id="F2" sourceRef="A" targetRef="Call" />
+    <bpmn:sequenceFlow id="F3" sourceRef="Call" targetRef="End" />
+  </bpmn:process>
+</bpmn:definitions>
+`;
+}
