@@ -25,7 +25,7 @@
  *
  * The npm script runs it with the container image's V8 flag
  * (`--max-semi-space-size=8`, see deploy/Dockerfile), as the daemon runs in
- * production; both paths share the process and so the flag.
+ * production. Both paths share the process, so both run under the flag.
  *
  * Run: npm run bench:dispatch   (writes bench/results/dispatch.json)
  */

@@ -22,7 +22,8 @@ import { request } from 'undici';
 
 import { countProcessInstances, deployBpmn, startProcessInstance } from '../../src/demo/engine-rest.ts';
 import { startOperaton, type OperatonProcess } from '../../src/demo/operaton.ts';
-import { seededRandom, startChaosService, type ChaosService } from './service.ts';
+import { seededRandom } from '../support/process-simulator.ts';
+import { startChaosService, type ChaosService } from './service.ts';
 import {
   checkTasks,
   classifyDeliveries,

@@ -7,6 +7,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { seededRandom } from '../support/process-simulator.ts';
+
 /** One request the service received, with the answer it sent. */
 export interface Delivery {
   taskId: string;
@@ -38,18 +40,6 @@ export interface ChaosService {
   readonly url: string;
   readonly deliveries: readonly Delivery[];
   close(): Promise<void>;
-}
-
-/** Returns a seeded generator of numbers in [0, 1) (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /** Starts the service on 127.0.0.1 with a free port. */

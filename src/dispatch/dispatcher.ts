@@ -337,10 +337,17 @@ export class Dispatcher {
     });
   }
 
-  /** Logs a dispatch that rejected where it should have returned an outcome, and returns its failure outcome. */
+  /**
+   * Logs a dispatch that threw or rejected where it should have returned an
+   * outcome, and returns a failure, so the task is reported and not left waiting.
+   */
   #unexpectedFailure(task: Task, target: string, error: unknown): TaskOutcome {
     this.#logger.error({ err: error, taskId: task.id, topic: task.topic, target }, 'dispatch failed unexpectedly, so the task fails');
-    return unexpectedFailure(target, error);
+    return {
+      kind: 'failure',
+      message: `dispatch to ${target} failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`,
+      details: error instanceof Error ? error.stack : undefined,
+    };
   }
 
   async #runHandler(task: Task, variables: Variables, modulePath: string, names: readonly string[] | undefined): Promise<TaskOutcome> {
@@ -462,13 +469,4 @@ export class Dispatcher {
     lane = created;
     return lane;
   }
-}
-
-/** The outcome of a dispatch that threw where it should have returned an outcome: a failure, so the task is reported and not left waiting. */
-function unexpectedFailure(target: string, error: unknown): TaskOutcome {
-  return {
-    kind: 'failure',
-    message: `dispatch to ${target} failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`,
-    details: error instanceof Error ? error.stack : undefined,
-  };
 }

@@ -4,10 +4,8 @@
  * grant, renewed before it expires and once more when the service rejects it.
  */
 import type { ServiceOptions } from '../config/types.ts';
-import { ClientCredentialsTokens } from '../engine/oauth-client.ts';
+import { BEARER, bearerAuthorization, ClientCredentialsTokens } from '../engine/oauth-client.ts';
 import { silentLogger, type Logger } from '../telemetry/logger.ts';
-
-const BEARER = 'Bearer ';
 
 /** Raised when a service's access token cannot be obtained; the task fails with this message. */
 export class ServiceTokenError extends Error {
@@ -45,14 +43,5 @@ export function serviceAuthorization(service: ServiceOptions, logger: Logger = s
     makeError: (message, cause) => new ServiceTokenError(message, cause === undefined ? undefined : { cause }),
     logger,
   });
-  return {
-    header: async () => `${BEARER}${await tokens.token()}`,
-    rejected: (header) => {
-      if (header === undefined || !header.startsWith(BEARER)) {
-        return false;
-      }
-      tokens.invalidate(header.slice(BEARER.length));
-      return true;
-    },
-  };
+  return bearerAuthorization(tokens);
 }

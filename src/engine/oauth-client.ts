@@ -184,6 +184,27 @@ async function readLimited(body: AsyncIterable<Buffer>): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Prefix of an `Authorization` header that carries an access token. */
+export const BEARER = 'Bearer ';
+
+/**
+ * Builds the `Authorization` header of an OAuth access token and the answer
+ * to a 401: a bearer token the peer rejected is dropped, so one more attempt
+ * gets a new one.
+ */
+export function bearerAuthorization(tokens: ClientCredentialsTokens): { header(): Promise<string>; rejected(header: string | undefined): boolean } {
+  return {
+    header: async () => `${BEARER}${await tokens.token()}`,
+    rejected: (header) => {
+      if (header === undefined || !header.startsWith(BEARER)) {
+        return false;
+      }
+      tokens.invalidate(header.slice(BEARER.length));
+      return true;
+    },
+  };
+}
+
 /** `application/x-www-form-urlencoded` encoding of one value. */
 function formEncode(value: string): string {
   return new URLSearchParams({ value }).toString().slice('value='.length);

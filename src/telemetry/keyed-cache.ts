@@ -39,23 +39,19 @@ export class KeyedCache<V> {
       this.#root = new Map();
       this.#size = 0;
     }
-    let second = this.#root.get(a);
-    if (second === undefined) {
-      second = new Map();
-      this.#root.set(a, second);
-    }
-    let third = second.get(b);
-    if (third === undefined) {
-      third = new Map();
-      second.set(b, third);
-    }
-    let fourth = third.get(c);
-    if (fourth === undefined) {
-      fourth = new Map();
-      third.set(c, fourth);
-    }
+    const fourth = childMap(childMap(childMap(this.#root, a), b), c);
     fourth.set(d, value);
     this.#size += 1;
     return value;
   }
+}
+
+/** Returns the map stored under `key`, adding an empty one the first time. */
+function childMap<K, M extends Map<unknown, unknown>>(parent: Map<K, M>, key: K): M {
+  let child = parent.get(key);
+  if (child === undefined) {
+    child = new Map() as M;
+    parent.set(key, child);
+  }
+  return child;
 }

@@ -1,6 +1,6 @@
 import type { EngineAuth } from '../../config/types.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import { ClientCredentialsTokens } from '../oauth-client.ts';
+import { bearerAuthorization, ClientCredentialsTokens } from '../oauth-client.ts';
 
 /**
  * The `Authorization` header of the engine's REST calls: none, HTTP basic,
@@ -20,8 +20,6 @@ export interface EngineAuthorization {
   readonly tokenRequests: number;
 }
 
-const BEARER = 'Bearer ';
-
 /** Builds the authorization of `engine.auth`. */
 export function engineAuthorization(auth: EngineAuth | undefined, options: { timeoutMs: number; logger?: Logger }): EngineAuthorization {
   if (auth === undefined) {
@@ -34,14 +32,7 @@ export function engineAuthorization(auth: EngineAuth | undefined, options: { tim
 
   const tokens = new ClientCredentialsTokens(auth, options);
   return {
-    header: async () => `${BEARER}${await tokens.token()}`,
-    rejected: (header) => {
-      if (header === undefined || !header.startsWith(BEARER)) {
-        return false;
-      }
-      tokens.invalidate(header.slice(BEARER.length));
-      return true;
-    },
+    ...bearerAuthorization(tokens),
     get tokenRequests() {
       return tokens.requests;
     },
