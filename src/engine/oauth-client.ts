@@ -188,9 +188,9 @@ async function readLimited(body: AsyncIterable<Buffer>): Promise<string> {
 export const BEARER = 'Bearer ';
 
 /**
- * Builds the `Authorization` header of an OAuth access token and the answer
- * to a 401: a bearer token the peer rejected is dropped, so one more attempt
- * gets a new one.
+ * Builds the `Authorization` header of an OAuth access token and the handling
+ * of a 401: a bearer token that the peer rejected is dropped, so one more
+ * attempt gets a new one.
  */
 export function bearerAuthorization(tokens: ClientCredentialsTokens): { header(): Promise<string>; rejected(header: string | undefined): boolean } {
   return {
